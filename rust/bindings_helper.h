@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Headers gpid binds with its own bindgen run (see Kbuild). Function-like macros that bindgen
+ * cannot evaluate become GPID_CONST_* constants, renamed by Kbuild (as the kernel's
+ * RUST_CONST_HELPER_* are).
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <uapi/linux/gpid.h>
+
+const unsigned int GPID_CONST_GPID_IOC_VERSION = GPID_IOC_VERSION;
+const unsigned long long GPID_CONST_GPID_FEATURE_GLOBAL_PIDS = GPID_FEATURE_GLOBAL_PIDS;
+const unsigned long long GPID_CONST_GPID_FEATURE_ROBUST_FUTEX = GPID_FEATURE_ROBUST_FUTEX;
+const unsigned long long GPID_CONST_GPID_FEATURE_SIGQUEUE = GPID_FEATURE_SIGQUEUE;
+const unsigned long long GPID_CONST_GPID_FEATURE_SIGNAL_FIXUP = GPID_FEATURE_SIGNAL_FIXUP;
+const unsigned long long GPID_CONST_GPID_FEATURE_MSQ = GPID_FEATURE_MSQ;
+const unsigned long long GPID_CONST_GPID_FEATURE_PEERCRED = GPID_FEATURE_PEERCRED;

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel-independent logic of gpid: the pure parts of the module, kept apart so that they can be
+//! tested in userspace with `cargo test`.
+//!
+//! - [`encoding`]: how a global PID (gpid) is built from a namespace id (nsid) and a
+//!   namespace-local PID, and taken apart again.
+//! - [`nsid`]: the allocator that hands out namespace ids, cyclically and with generations.
+//! - [`index`]: a fixed-capacity hash map from a namespace key to its nsid.
+//! - [`robust`]: the robust-futex list walker and the owner-word policies.
+//!
+//! The same files are compiled twice: as this crate by Cargo, and as a module of the kernel
+//! module (`#[path = "gpid_core/src/lib.rs"] pub mod gpid_core;`) with the kernel's rustc flags.
+//! Hence the rules every file here follows:
+//! - `core` only: no `std`, no `alloc`; storage is always handed in by the caller, who allocates
+//!   it once (the kernel with `KVec`, tests with `Vec`);
+//! - no `unsafe`;
+//! - no panic reachable from any input: no `unwrap`, no slice indexing, no unchecked arithmetic
+//!   that could overflow;
+//! - every public item documented, since the kernel warns about missing docs.
+
+// Only as the crate root: inside the kernel module this file is a plain module, where
+// `#![no_std]` would draw an "only at the crate root" warning, and the kernel builds with
+// `--cfg MODULE` and `-Zcrate-attr=no_std` already.
+#![cfg_attr(not(MODULE), no_std)]
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod encoding;
+pub mod index;
+pub mod nsid;
+pub mod robust;

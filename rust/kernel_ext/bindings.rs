@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! gpid's own bindgen output (see `Kbuild`) and the guard that keeps it honest.
+//!
+//! bindgen runs with `--no-layout-tests`, as the kernel's does, and it is known to get some
+//! layouts wrong (it drops the alignment of empty cache-line aligned structs, which shifts
+//! every later `task_struct` field). So every field and struct size the Rust code relies on is
+//! asserted here against C's own `offsetof`/`sizeof` (`rust/layout.c`): a mismatch is a build
+//! error, never a wrong read at run time.
+
+#![allow(
+    dead_code,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    unreachable_pub,
+    improper_ctypes,
+    unsafe_op_in_unsafe_fn,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks
+)]
+
+include!("../bindings_generated.rs");
+
+/// C's layout, generated from `rust/layout.c` by Kbuild.
+mod c_layout {
+    include!("../layout_generated.rs");
+}
+
+/// Asserts that bindgen's size of `struct $s` is C's.
+macro_rules! assert_c_size {
+    ($s:ident, $c:ident) => {
+        const _: () = assert!(core::mem::size_of::<$s>() == c_layout::$c);
+    };
+}
+
+/// Asserts that bindgen's offset of `$s.$f` is C's.
+macro_rules! assert_c_offset {
+    ($s:ident, $f:ident, $c:ident) => {
+        const _: () = assert!(core::mem::offset_of!($s, $f) == c_layout::$c);
+    };
+}
+
+assert_c_size!(miscdevice, SIZE_miscdevice);
+assert_c_offset!(miscdevice, minor, OFFSET_miscdevice__minor);
+assert_c_offset!(miscdevice, name, OFFSET_miscdevice__name);
+assert_c_offset!(miscdevice, fops, OFFSET_miscdevice__fops);
+assert_c_offset!(miscdevice, mode, OFFSET_miscdevice__mode);
+assert_c_size!(file_operations, SIZE_file_operations);
+assert_c_offset!(file_operations, owner, OFFSET_file_operations__owner);
+assert_c_offset!(file_operations, open, OFFSET_file_operations__open);
+assert_c_offset!(file_operations, release, OFFSET_file_operations__release);
+assert_c_offset!(file_operations, unlocked_ioctl, OFFSET_file_operations__unlocked_ioctl);
+assert_c_offset!(file_operations, llseek, OFFSET_file_operations__llseek);
+assert_c_offset!(file, private_data, OFFSET_file__private_data);

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The thin layer between gpid and the C kernel: everything 6.12's `kernel` crate lacks.
+//!
+//! Each file mirrors the shape of an upstream Rust-for-Linux abstraction (or of the one
+//! upstream would write), so the driver code reads like upstream driver code and a file can be
+//! dropped when the base kernel gains the real thing. All `unsafe` in gpid lives here.
+
+pub(crate) mod bindings;
+pub(crate) mod miscdevice;
+pub(crate) mod proc_fs;
+pub(crate) mod seq_file;
+pub(crate) mod uapi;

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C's offsetof/sizeof for every struct field and struct the Rust code touches. Kbuild turns
+ * this into rust/layout_generated.rs; rust/kernel_ext/layout.rs asserts bindgen's layout
+ * against it, so a mismatch fails the build instead of corrupting memory.
+ */
+#include <linux/kbuild.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/seq_file.h>
+
+#define GPID_SIZE(s) DEFINE(SIZE_##s, sizeof(struct s))
+#define GPID_OFFSET(s, m) OFFSET(OFFSET_##s##__##m, s, m)
+
+void gpid_layout(void);
+void gpid_layout(void)
+{
+	GPID_SIZE(miscdevice);
+	GPID_OFFSET(miscdevice, minor);
+	GPID_OFFSET(miscdevice, name);
+	GPID_OFFSET(miscdevice, fops);
+	GPID_OFFSET(miscdevice, mode);
+	GPID_SIZE(file_operations);
+	GPID_OFFSET(file_operations, owner);
+	GPID_OFFSET(file_operations, open);
+	GPID_OFFSET(file_operations, release);
+	GPID_OFFSET(file_operations, unlocked_ioctl);
+	GPID_OFFSET(file_operations, llseek);
+	GPID_OFFSET(file, private_data);
+}
