@@ -48,4 +48,157 @@ struct gpid_version {
 
 #define GPID_IOC_VERSION	_IOR(GPID_IOC_MAGIC, 0x00, struct gpid_version)
 
+/*
+ * Global PIDs (GPID_FEATURE_GLOBAL_PIDS).
+ *
+ * A gpid is (nsid << pid_bits) | nr, always <= GPID_MASK (the futex TID mask). nsid 0 means
+ * "unqualified": nr is a PID in the caller's own namespace, so every plain PID is a gpid.
+ * A task's canonical gpid names its own (innermost) namespace. A gpid names a task only for
+ * callers that can see the task: for any other caller it resolves exactly as a gpid of no
+ * task does (ESRCH).
+ */
+#define GPID_MASK		0x3fffffffU
+#define GPID_MAX_LEVELS		32	/* MAX_PID_NS_LEVEL */
+#define GPID_BATCH_MAX		4096
+
+/**
+ * struct gpid_self - answer of GPID_IOC_SELF: the caller's own identity
+ * @tid: canonical gpid of the calling thread
+ * @tgid: canonical gpid of its thread group
+ * @nsid: nsid of the caller's PID namespace
+ * @level: level of that namespace (the initial namespace is level 0)
+ */
+struct gpid_self {
+	__u32 tid;
+	__u32 tgid;
+	__u32 nsid;
+	__u32 level;
+};
+
+/* gpid_encode.flags, gpid_levels.flags: name the thread group of the task, not the thread. */
+#define GPID_ENCODE_TGID	(1U << 0)
+
+/**
+ * struct gpid_encode - argument of GPID_IOC_ENCODE
+ * @pid: in: a PID (or TID) in the caller's namespace; 0 means the caller
+ * @flags: in: GPID_ENCODE_*
+ * @gpid: out: the task's canonical gpid
+ * @reserved: must be 0
+ */
+struct gpid_encode {
+	__s32 pid;
+	__u32 flags;
+	__u32 gpid;
+	__u32 reserved;
+};
+
+/**
+ * struct gpid_decode - argument of GPID_IOC_DECODE
+ * @gpid: in: any gpid (qualified or not)
+ * @flags: in: must be 0
+ * @pid: out: the task's PID in the caller's namespace
+ * @reserved: must be 0
+ */
+struct gpid_decode {
+	__u32 gpid;
+	__u32 flags;
+	__s32 pid;
+	__u32 reserved;
+};
+
+/**
+ * struct gpid_decode_batch - argument of GPID_IOC_DECODE_BATCH
+ * @gpids: in: user pointer to @count __u32 gpids
+ * @pids: in: user pointer to @count __s32 results: the PID in the caller's namespace, or a
+ *        negative errno for that value alone (-EINVAL, -ESRCH, ...)
+ * @count: in: 1..GPID_BATCH_MAX
+ * @flags: in: must be 0
+ */
+struct gpid_decode_batch {
+	__u64 gpids;
+	__u64 pids;
+	__u32 count;
+	__u32 flags;
+};
+
+/**
+ * struct gpid_levels - argument of GPID_IOC_LEVELS: a task's gpid at every level the caller
+ * can see, from the task's own namespace up to the caller's
+ * @pid: in: a PID in the caller's namespace; 0 means the caller
+ * @flags: in: GPID_ENCODE_*
+ * @count: out: number of entries filled in @gpids
+ * @reserved: must be 0
+ * @gpids: out: @gpids[0] is the canonical gpid, @gpids[i] the gpid in the namespace i levels
+ *         above the task's own; the last one is in the caller's namespace
+ */
+struct gpid_levels {
+	__s32 pid;
+	__u32 flags;
+	__u32 count;
+	__u32 reserved;
+	__u32 gpids[GPID_MAX_LEVELS];
+};
+
+/* Export policy of a namespace (gpid_ns_info.policy, gpid_ns_set.policy). */
+#define GPID_POLICY_EXPORT	(1U << 0)	/* gpids of its tasks may be shown to observers
+						 * that cannot see those tasks */
+
+/* gpid_ns_info.state */
+#define GPID_NS_LIVE		(1U << 0)	/* the namespace still has tasks */
+
+/**
+ * struct gpid_ns_info - argument of GPID_IOC_NS_INFO
+ * @nsid: in: an nsid visible to the caller; 0 means the caller's namespace
+ * @flags: in: must be 0
+ * @level: out: nesting level (the initial namespace is 0)
+ * @parent_nsid: out: nsid of the parent namespace, 0 when the caller cannot see it
+ * @ino: out: inode number of the namespace (as in /proc/PID/ns/pid)
+ * @generation: out: generation of the nsid slot; changes each time the nsid is reused
+ * @policy: out: GPID_POLICY_*
+ * @state: out: GPID_NS_*
+ * @reserved: must be 0
+ */
+struct gpid_ns_info {
+	__u32 nsid;
+	__u32 flags;
+	__u32 level;
+	__u32 parent_nsid;
+	__u64 ino;
+	__u32 generation;
+	__u32 policy;
+	__u32 state;
+	__u32 reserved;
+};
+
+/* gpid_ns_set.flags */
+#define GPID_NS_SET_NSID	(1U << 0)	/* bind the namespace to @nsid */
+#define GPID_NS_SET_POLICY	(1U << 1)	/* set the export policy to @policy */
+
+/**
+ * struct gpid_ns_set - argument of GPID_IOC_NS_SET
+ * @pid: in: a task in the caller's namespace whose PID namespace is the target; 0: the caller
+ * @flags: in: GPID_NS_SET_*, at least one
+ * @nsid: in: with GPID_NS_SET_NSID, the nsid wanted (checkpoint/restore); out: the
+ *        namespace's nsid
+ * @policy: in: with GPID_NS_SET_POLICY, GPID_POLICY_* bits
+ * @generation: out: generation of the nsid slot
+ * @reserved: must be 0
+ */
+struct gpid_ns_set {
+	__s32 pid;
+	__u32 flags;
+	__u32 nsid;
+	__u32 policy;
+	__u32 generation;
+	__u32 reserved;
+};
+
+#define GPID_IOC_SELF		_IOR(GPID_IOC_MAGIC, 0x01, struct gpid_self)
+#define GPID_IOC_ENCODE		_IOWR(GPID_IOC_MAGIC, 0x02, struct gpid_encode)
+#define GPID_IOC_DECODE		_IOWR(GPID_IOC_MAGIC, 0x03, struct gpid_decode)
+#define GPID_IOC_DECODE_BATCH	_IOW(GPID_IOC_MAGIC, 0x04, struct gpid_decode_batch)
+#define GPID_IOC_LEVELS		_IOWR(GPID_IOC_MAGIC, 0x05, struct gpid_levels)
+#define GPID_IOC_NS_INFO	_IOWR(GPID_IOC_MAGIC, 0x06, struct gpid_ns_info)
+#define GPID_IOC_NS_SET		_IOWR(GPID_IOC_MAGIC, 0x07, struct gpid_ns_set)
+
 #endif /* _UAPI_LINUX_GPID_H */
