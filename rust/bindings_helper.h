@@ -11,9 +11,21 @@
 #include <uapi/linux/gpid.h>
 
 const unsigned int GPID_CONST_GPID_IOC_VERSION = GPID_IOC_VERSION;
+const unsigned int GPID_CONST_GPID_IOC_SELF = GPID_IOC_SELF;
+const unsigned int GPID_CONST_GPID_IOC_ENCODE = GPID_IOC_ENCODE;
+const unsigned int GPID_CONST_GPID_IOC_DECODE = GPID_IOC_DECODE;
+const unsigned int GPID_CONST_GPID_IOC_DECODE_BATCH = GPID_IOC_DECODE_BATCH;
+const unsigned int GPID_CONST_GPID_IOC_LEVELS = GPID_IOC_LEVELS;
+const unsigned int GPID_CONST_GPID_IOC_NS_INFO = GPID_IOC_NS_INFO;
+const unsigned int GPID_CONST_GPID_IOC_NS_SET = GPID_IOC_NS_SET;
 const unsigned long long GPID_CONST_GPID_FEATURE_GLOBAL_PIDS = GPID_FEATURE_GLOBAL_PIDS;
 const unsigned long long GPID_CONST_GPID_FEATURE_ROBUST_FUTEX = GPID_FEATURE_ROBUST_FUTEX;
 const unsigned long long GPID_CONST_GPID_FEATURE_SIGQUEUE = GPID_FEATURE_SIGQUEUE;
 const unsigned long long GPID_CONST_GPID_FEATURE_SIGNAL_FIXUP = GPID_FEATURE_SIGNAL_FIXUP;
 const unsigned long long GPID_CONST_GPID_FEATURE_MSQ = GPID_FEATURE_MSQ;
 const unsigned long long GPID_CONST_GPID_FEATURE_PEERCRED = GPID_FEATURE_PEERCRED;
+
+#include <linux/capability.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include "helpers.h"

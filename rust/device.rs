@@ -1,38 +1,202 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `/dev/gpid`: the ioctl entry points.
+//! `/dev/gpid`: the ioctl entry points. Each command reads its argument struct, checks every
+//! input field (reserved fields and unknown flags must be zero), acts, and writes the answer
+//! back; see `include/uapi/linux/gpid.h`.
 
-use crate::{features, gpid_core::encoding::Encoding, kernel_ext::miscdevice::MiscDevice};
-use crate::kernel_ext::uapi;
-use kernel::{prelude::*, uaccess::UserSlice};
+use crate::{
+    features,
+    gpids::Gpids,
+    kernel_ext::{
+        miscdevice::MiscDevice,
+        pid::PidType,
+        pid_namespace::PidNamespace,
+        task::Current,
+        uapi,
+    },
+};
+use kernel::{
+    alloc::{flags::GFP_KERNEL, KVec},
+    prelude::*,
+    sync::{Arc, ArcBorrow},
+    types::{AsBytes, FromBytes},
+    uaccess::UserSlice,
+};
 
-/// The misc device; open files carry no state of their own yet.
+/// The misc device; each open file holds a reference to the module state.
 pub(crate) struct GpidDevice;
 
 #[vtable]
 impl MiscDevice for GpidDevice {
-    type Ptr = ();
+    type Ptr = Arc<Gpids>;
+    type RegistrationData = Arc<Gpids>;
 
-    fn open() -> Result<()> {
-        Ok(())
+    fn open(data: &Arc<Gpids>) -> Result<Arc<Gpids>> {
+        Ok(data.clone())
     }
 
-    fn ioctl(_device: (), cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(gpids: ArcBorrow<'_, Gpids>, cmd: u32, arg: usize) -> Result<isize> {
+        let gpids: &Gpids = &gpids;
         match cmd {
-            uapi::GPID_IOC_VERSION => version(arg),
+            uapi::GPID_IOC_VERSION => version(gpids, arg),
+            uapi::GPID_IOC_SELF => write_out(arg, &self_ids(gpids)?),
+            uapi::GPID_IOC_ENCODE => update(arg, |a: &mut uapi::gpid_encode| encode(gpids, a)),
+            uapi::GPID_IOC_DECODE => update(arg, |a: &mut uapi::gpid_decode| decode(gpids, a)),
+            uapi::GPID_IOC_DECODE_BATCH => decode_batch(gpids, arg),
+            uapi::GPID_IOC_LEVELS => update(arg, |a: &mut uapi::gpid_levels| levels(gpids, a)),
+            uapi::GPID_IOC_NS_INFO => update(arg, |a: &mut uapi::gpid_ns_info| ns_info(gpids, a)),
+            uapi::GPID_IOC_NS_SET => update(arg, |a: &mut uapi::gpid_ns_set| ns_set(gpids, a)),
             _ => Err(ENOTTY),
         }
     }
 }
 
-fn version(arg: usize) -> Result<isize> {
-    let answer = uapi::gpid_version {
-        abi_version: uapi::GPID_ABI_VERSION,
-        pid_bits: Encoding::DEFAULT_PID_BITS,
-        features: features::active(),
-    };
-    UserSlice::new(arg, core::mem::size_of::<uapi::gpid_version>())
-        .writer()
-        .write(&answer)?;
+/// Writes `value` to the user struct at `arg`.
+fn write_out<T: AsBytes>(arg: usize, value: &T) -> Result<isize> {
+    UserSlice::new(arg, core::mem::size_of::<T>()).writer().write(value)?;
     Ok(0)
+}
+
+/// Reads the user struct at `arg`, lets `f` turn it into the answer, and writes it back.
+fn update<T: AsBytes + FromBytes>(arg: usize, f: impl FnOnce(&mut T) -> Result) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, core::mem::size_of::<T>()).reader_writer();
+    let mut value: T = reader.read()?;
+    f(&mut value)?;
+    writer.write(&value)?;
+    Ok(0)
+}
+
+fn version(gpids: &Gpids, arg: usize) -> Result<isize> {
+    write_out(
+        arg,
+        &uapi::gpid_version {
+            abi_version: uapi::GPID_ABI_VERSION,
+            pid_bits: gpids.encoding.pid_bits(),
+            features: features::active(),
+        },
+    )
+}
+
+fn self_ids(gpids: &Gpids) -> Result<uapi::gpid_self> {
+    Current::with(|current| {
+        let ns = current.pid_ns();
+        let tid = current.pid(PidType::Pid).ok_or(ESRCH)?;
+        let tgid = current.pid(PidType::Tgid).ok_or(ESRCH)?;
+        Ok(uapi::gpid_self {
+            tid: gpids.canonical(&tid)?,
+            tgid: gpids.canonical(&tgid)?,
+            nsid: gpids.nsid(ns)?.0,
+            level: ns.level(),
+        })
+    })
+}
+
+fn kind(flags: u32) -> Result<PidType> {
+    match flags {
+        0 => Ok(PidType::Pid),
+        uapi::GPID_ENCODE_TGID => Ok(PidType::Tgid),
+        _ => Err(EINVAL),
+    }
+}
+
+fn encode(gpids: &Gpids, a: &mut uapi::gpid_encode) -> Result {
+    if a.reserved != 0 {
+        return Err(EINVAL);
+    }
+    let kind = kind(a.flags)?;
+    a.gpid = Current::with(|current| {
+        let pid = gpids.lookup_in_view(current.pid_ns(), a.pid, kind, |k| current.pid(k))?;
+        gpids.canonical(&pid)
+    })?;
+    Ok(())
+}
+
+fn decode(gpids: &Gpids, a: &mut uapi::gpid_decode) -> Result {
+    if a.flags != 0 || a.reserved != 0 {
+        return Err(EINVAL);
+    }
+    a.pid = Current::with(|current| gpids.decode(current.pid_ns(), a.gpid))?;
+    Ok(())
+}
+
+fn decode_batch(gpids: &Gpids, arg: usize) -> Result<isize> {
+    let a: uapi::gpid_decode_batch =
+        UserSlice::new(arg, core::mem::size_of::<uapi::gpid_decode_batch>()).reader().read()?;
+    if a.flags != 0 || a.count == 0 || a.count > uapi::GPID_BATCH_MAX {
+        return Err(EINVAL);
+    }
+    let count = a.count as usize;
+    let bytes = count * core::mem::size_of::<u32>();
+    let gpids_ptr = usize::try_from(a.gpids).map_err(|_| EFAULT)?;
+    let pids_ptr = usize::try_from(a.pids).map_err(|_| EFAULT)?;
+    let mut buf = KVec::<u8>::with_capacity(bytes, GFP_KERNEL)?;
+    UserSlice::new(gpids_ptr, bytes).read_all(&mut buf, GFP_KERNEL)?;
+    Current::with(|current| {
+        let viewer = current.pid_ns();
+        for chunk in buf.chunks_exact_mut(4) {
+            let gpid = u32::from_ne_bytes((&*chunk).try_into().unwrap_or([0xff; 4]));
+            let result = gpids.decode(viewer, gpid).unwrap_or_else(|e| e.to_errno());
+            chunk.copy_from_slice(&result.to_ne_bytes());
+        }
+    });
+    UserSlice::new(pids_ptr, bytes).writer().write_slice(&buf)?;
+    Ok(0)
+}
+
+fn levels(gpids: &Gpids, a: &mut uapi::gpid_levels) -> Result {
+    if a.reserved != 0 {
+        return Err(EINVAL);
+    }
+    let kind = kind(a.flags)?;
+    a.gpids = [0; uapi::GPID_MAX_LEVELS as usize];
+    let count = Current::with(|current| {
+        let viewer = current.pid_ns();
+        let pid = gpids.lookup_in_view(viewer, a.pid, kind, |k| current.pid(k))?;
+        gpids.levels(viewer, &pid, &mut a.gpids)
+    })?;
+    a.count = u32::try_from(count).map_err(|_| EINVAL)?;
+    Ok(())
+}
+
+fn ns_info(gpids: &Gpids, a: &mut uapi::gpid_ns_info) -> Result {
+    if a.flags != 0 || a.reserved != 0 {
+        return Err(EINVAL);
+    }
+    let info = Current::with(|current| gpids.ns_info(current.pid_ns(), a.nsid))?;
+    *a = uapi::gpid_ns_info {
+        nsid: info.nsid,
+        flags: 0,
+        level: info.level,
+        parent_nsid: info.parent_nsid,
+        ino: u64::from(info.ino),
+        generation: info.generation,
+        policy: if info.export { uapi::GPID_POLICY_EXPORT } else { 0 },
+        state: if info.live { uapi::GPID_NS_LIVE } else { 0 },
+        reserved: 0,
+    };
+    Ok(())
+}
+
+fn ns_set(gpids: &Gpids, a: &mut uapi::gpid_ns_set) -> Result {
+    const KNOWN: u32 = uapi::GPID_NS_SET_NSID | uapi::GPID_NS_SET_POLICY;
+    if a.reserved != 0 || a.flags == 0 || a.flags & !KNOWN != 0 {
+        return Err(EINVAL);
+    }
+    if a.policy & !uapi::GPID_POLICY_EXPORT != 0 {
+        return Err(EINVAL);
+    }
+    let set = crate::gpids::NsSet {
+        nsid: (a.flags & uapi::GPID_NS_SET_NSID != 0).then_some(a.nsid),
+        export: (a.flags & uapi::GPID_NS_SET_POLICY != 0)
+            .then_some(a.policy & uapi::GPID_POLICY_EXPORT != 0),
+    };
+    let (nsid, generation) = Current::with(|current| {
+        let viewer = current.pid_ns();
+        let pid = gpids.lookup_in_view(viewer, a.pid, PidType::Pid, |k| current.pid(k))?;
+        let target: &PidNamespace = pid.ns();
+        gpids.ns_set(target, set)
+    })?;
+    a.nsid = nsid;
+    a.generation = generation;
+    Ok(())
 }

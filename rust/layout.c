@@ -27,4 +27,5 @@ void gpid_layout(void)
 	GPID_OFFSET(file_operations, unlocked_ioctl);
 	GPID_OFFSET(file_operations, llseek);
 	GPID_OFFSET(file, private_data);
+	GPID_OFFSET(seq_file, private);
 }

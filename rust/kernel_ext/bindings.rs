@@ -54,3 +54,4 @@ assert_c_offset!(file_operations, release, OFFSET_file_operations__release);
 assert_c_offset!(file_operations, unlocked_ioctl, OFFSET_file_operations__unlocked_ioctl);
 assert_c_offset!(file_operations, llseek, OFFSET_file_operations__llseek);
 assert_c_offset!(file, private_data, OFFSET_file__private_data);
+assert_c_offset!(seq_file, private, OFFSET_seq_file__private);

@@ -23,13 +23,19 @@ use kernel::{
 pub(crate) struct MiscDeviceOptions {
     /// The name of the device (`/dev/NAME`).
     pub(crate) name: &'static CStr,
+    /// The mode of the device node (upstream later gained the same option).
+    pub(crate) mode: u16,
 }
 
-/// The C state of one registered device: pinned because the misc core keeps pointers to both
+/// The state of one registered device: pinned because the misc core keeps pointers to the C
 /// parts for as long as the device is registered.
-struct RawRegistration {
+#[repr(C)]
+struct RawRegistration<T: MiscDevice> {
+    /// First, so that the `struct miscdevice *` the misc core hands to `open` is also a
+    /// pointer to the whole registration.
     misc: Opaque<bindings::miscdevice>,
     fops: Opaque<bindings::file_operations>,
+    data: T::RegistrationData,
 }
 
 /// A registered misc device; deregistered on drop.
@@ -38,24 +44,30 @@ struct RawRegistration {
 ///
 /// `inner.misc` is registered with the misc core, and `inner.fops` is the operations table it
 /// points to, until this value is dropped.
-pub(crate) struct MiscDeviceRegistration<T> {
-    inner: Pin<KBox<RawRegistration>>,
+pub(crate) struct MiscDeviceRegistration<T: MiscDevice> {
+    inner: Pin<KBox<RawRegistration<T>>>,
     _t: PhantomData<T>,
 }
 
-// SAFETY: the registration only holds C state that the misc core accesses under its own lock;
-// moving the handle between threads or sharing it does not touch that state.
-unsafe impl<T> Send for MiscDeviceRegistration<T> {}
+// SAFETY: the C parts are accessed by the misc core under its own lock, and the data is
+// `Send + Sync` (trait bound); moving or sharing the handle does not touch either.
+unsafe impl<T: MiscDevice> Send for MiscDeviceRegistration<T> {}
 // SAFETY: see `Send`; `&MiscDeviceRegistration` offers no access at all.
-unsafe impl<T> Sync for MiscDeviceRegistration<T> {}
+unsafe impl<T: MiscDevice> Sync for MiscDeviceRegistration<T> {}
 
 impl<T: MiscDevice> MiscDeviceRegistration<T> {
-    /// Registers a misc device with a dynamic minor, owned by `module`.
-    pub(crate) fn register(opts: MiscDeviceOptions, module: &'static ThisModule) -> Result<Self> {
+    /// Registers a misc device with a dynamic minor, owned by `module`; every `open` gets
+    /// `data`.
+    pub(crate) fn register(
+        opts: MiscDeviceOptions,
+        module: &'static ThisModule,
+        data: T::RegistrationData,
+    ) -> Result<Self> {
         let inner = KBox::pin(
             RawRegistration {
                 misc: Opaque::uninit(),
                 fops: Opaque::uninit(),
+                data,
             },
             GFP_KERNEL,
         )?;
@@ -67,6 +79,7 @@ impl<T: MiscDevice> MiscDeviceRegistration<T> {
             let mut misc: bindings::miscdevice = core::mem::zeroed();
             misc.minor = bindings::MISC_DYNAMIC_MINOR as c_int;
             misc.name = opts.name.as_char_ptr();
+            misc.mode = opts.mode;
             misc.fops = fops;
             inner.misc.get().write(misc);
         }
@@ -80,7 +93,7 @@ impl<T: MiscDevice> MiscDeviceRegistration<T> {
     }
 }
 
-impl<T> Drop for MiscDeviceRegistration<T> {
+impl<T: MiscDevice> Drop for MiscDeviceRegistration<T> {
     fn drop(&mut self) {
         // SAFETY: the device is registered (type invariant) and is deregistered only here.
         unsafe { bindings::misc_deregister(self.inner.misc.get()) };
@@ -93,8 +106,11 @@ pub(crate) trait MiscDevice: Sized {
     /// What the file's `private_data` holds while the file is open.
     type Ptr: ForeignOwnable + Send + Sync;
 
+    /// Data given at registration and passed to every `open`.
+    type RegistrationData: Send + Sync;
+
     /// Called when the misc device is opened.
-    fn open() -> Result<Self::Ptr>;
+    fn open(data: &Self::RegistrationData) -> Result<Self::Ptr>;
 
     /// Called when the last reference to the file is dropped.
     fn release(device: Self::Ptr) {
@@ -134,9 +150,13 @@ unsafe extern "C" fn fops_open<T: MiscDevice>(
     file: *mut bindings::file,
 ) -> c_int {
     from_result(|| {
-        let ptr = T::open()?;
-        // SAFETY: `file` is valid for the duration of `open`; the misc core put the miscdevice
-        // pointer there, which gpid does not need, so it is replaced by the device's own data.
+        // SAFETY: the misc core stores the `struct miscdevice *` of the opened device in
+        // `private_data` before calling `open`; it is the first field of a live, pinned
+        // `RawRegistration<T>` (`repr(C)`), which stays registered while this file op runs.
+        let raw = unsafe { &*((*file).private_data as *const RawRegistration<T>) };
+        let ptr = T::open(&raw.data)?;
+        // SAFETY: `file` is valid for the duration of `open`; the miscdevice pointer is no
+        // longer needed, so it is replaced by the device's own data.
         unsafe { (*file).private_data = ptr.into_foreign().cast_mut() };
         Ok(0)
     })

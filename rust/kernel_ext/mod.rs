@@ -8,6 +8,12 @@
 
 pub(crate) mod bindings;
 pub(crate) mod miscdevice;
+pub(crate) mod params;
+pub(crate) mod pid;
+pub(crate) mod pid_namespace;
 pub(crate) mod proc_fs;
+pub(crate) mod rcu;
 pub(crate) mod seq_file;
+pub(crate) mod sysctl;
+pub(crate) mod task;
 pub(crate) mod uapi;

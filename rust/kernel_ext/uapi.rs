@@ -6,9 +6,13 @@
 //! they can cross the user boundary with `UserSlice` (that needs `unsafe impl`, hence here).
 
 pub(crate) use super::bindings::{
-    gpid_version, GPID_ABI_VERSION, GPID_FEATURE_GLOBAL_PIDS, GPID_FEATURE_MSQ,
-    GPID_FEATURE_PEERCRED, GPID_FEATURE_ROBUST_FUTEX, GPID_FEATURE_SIGNAL_FIXUP,
-    GPID_FEATURE_SIGQUEUE, GPID_IOC_VERSION,
+    gpid_decode, gpid_decode_batch, gpid_encode, gpid_levels, gpid_ns_info, gpid_ns_set,
+    gpid_self, gpid_version, GPID_ABI_VERSION, GPID_BATCH_MAX, GPID_ENCODE_TGID,
+    GPID_FEATURE_GLOBAL_PIDS, GPID_FEATURE_MSQ, GPID_FEATURE_PEERCRED,
+    GPID_FEATURE_ROBUST_FUTEX, GPID_FEATURE_SIGNAL_FIXUP, GPID_FEATURE_SIGQUEUE,
+    GPID_IOC_DECODE, GPID_IOC_DECODE_BATCH, GPID_IOC_ENCODE, GPID_IOC_LEVELS, GPID_IOC_NS_INFO,
+    GPID_IOC_NS_SET, GPID_IOC_SELF, GPID_IOC_VERSION, GPID_MAX_LEVELS, GPID_NS_LIVE,
+    GPID_NS_SET_NSID, GPID_NS_SET_POLICY, GPID_POLICY_EXPORT,
 };
 use kernel::types::{AsBytes, FromBytes};
 
@@ -32,3 +36,10 @@ const fn field_size<S, F>(_: fn(&S) -> &F) -> usize {
 }
 
 uapi_pod!(gpid_version, abi_version, pid_bits, features);
+uapi_pod!(gpid_self, tid, tgid, nsid, level);
+uapi_pod!(gpid_encode, pid, flags, gpid, reserved);
+uapi_pod!(gpid_decode, gpid, flags, pid, reserved);
+uapi_pod!(gpid_decode_batch, gpids, pids, count, flags);
+uapi_pod!(gpid_levels, pid, flags, count, reserved, gpids);
+uapi_pod!(gpid_ns_info, nsid, flags, level, parent_nsid, ino, generation, policy, state, reserved);
+uapi_pod!(gpid_ns_set, pid, flags, nsid, policy, generation, reserved);

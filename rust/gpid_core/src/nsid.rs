@@ -209,6 +209,14 @@ where
         slot.value.as_ref().map(|v| (v, slot.generation))
     }
 
+    /// Mutable access to the payload of `nsid`, if it is in use.
+    pub fn get_mut(&mut self, nsid: u32) -> Option<&mut T> {
+        if nsid == 0 || nsid > self.max_nsid {
+            return None;
+        }
+        self.slots.get_mut(nsid as usize)?.value.as_mut()
+    }
+
     /// The ids in use, in increasing order, as `(nsid, generation, payload)`.
     pub fn iter<'a>(&'a self) -> impl Iterator<Item = (u32, u32, &'a T)> + 'a
     where

@@ -8,13 +8,14 @@
 //! `FUTEX_OWNER_DIED` and wakes a waiter. Under gpid, userspace writes the *gpid* into that field,
 //! which the kernel does not recognise as the dying thread's TID. gpid therefore walks the same
 //! list first, with the same rules, and rewrites the owner field from the gpid to the plain TID
-//! ([`translate_owner`], [`translate_robust_list`]), so that the kernel's own walk, which runs right
-//! after, finds its TID and does the rest. [`mark_owner_died`] and [`mark_robust_list_dead`] do the
-//! kernel's own word update instead, for a path that cannot count on the kernel's walk.
+//! ([`translate_owner`], [`translate_robust_list`]), so that the kernel's own walk, which runs
+//! right after, finds its TID and does the rest. [`mark_owner_died`] and
+//! [`mark_robust_list_dead`] do the kernel's own word update instead, for a path that cannot
+//! count on the kernel's walk.
 //!
-//! The walk reproduces Linux 6.12 `kernel/futex/core.c` exactly, because a translating walk that
-//! reaches other words than the kernel's would leave gpid-owned words behind (lost
-//! `FUTEX_OWNER_DIED`) or rewrite words the kernel never looks at:
+//! The walk reproduces Linux 6.12 `kernel/futex/core.c` exactly (line numbers from 6.12.117),
+//! because a translating walk that reaches other words than the kernel's would leave gpid-owned
+//! words behind (lost `FUTEX_OWNER_DIED`) or rewrite words the kernel never looks at:
 //!
 //! | here | 6.12 `kernel/futex/core.c` |
 //! |---|---|
@@ -23,15 +24,15 @@
 //! | loop test `entry != head` | l. 860 (`&head->list` is `head`, `list` is at offset 0) |
 //! | next fetched *before* the entry is handled | l. 865 |
 //! | entry equal to `list_op_pending` skipped | l. 870 |
-//! | [`WordOutcome::stops_walk`], [`WalkEnd::WordStop`] | l. 871-873: a failing `handle_futex_death()` ends the walk, *pending included* |
-//! | [`WalkEnd::NextFault`] | l. 875-876: the entry is handled, then the walk ends, *pending included* |
+//! | [`WordOutcome::stops_walk`], [`WalkEnd::WordStop`] | l. 871-873: a failing `handle_futex_death()` ends the walk; pending is then *not* handled |
+//! | [`WalkEnd::NextFault`] | l. 875-876: the entry is still handled, then the walk ends; pending is *not* handled |
 //! | [`ROBUST_LIST_LIMIT`], [`WalkEnd::Limit`] | l. 882-883: `break`, so pending is still handled |
 //! | pending handled last, once | l. 888-891 |
-//! | word address `entry + futex_offset`, wrapping | l. 871, 889: `unsigned long` added to a pointer |
+//! | word address `entry + futex_offset`, wrapping | l. 871, 889: `futex_offset` is an `unsigned long` (l. 838) added to a pointer |
 //! | [`WordOutcome::Unaligned`] | `handle_futex_death()`, l. 669-671 |
 //! | [`WordOutcome::Fault`] on read | l. 674-675 |
 //! | owner test, pending special case ([`WordOutcome::PendingWake`]) | l. 745-753 |
-//! | `(uval & FUTEX_WAITERS) \| FUTEX_OWNER_DIED` | l. 761 |
+//! | `(uval & FUTEX_WAITERS) \| FUTEX_OWNER_DIED` | l. 765 |
 //! | cmpxchg, fault-in and retry | l. 776-794 |
 //! | wake only if `!pi && FUTEX_WAITERS` | l. 800-803 |
 //!
@@ -413,11 +414,17 @@ const fn is_tid(id: u32) -> bool {
 /// ([`WordOutcome::PiSkipped`]). The alignment check and the read come first, as in
 /// `handle_futex_death()`, so that the outcome tells whether the kernel's walk stops here.
 #[must_use]
-pub fn translate_owner<M>(mem: &mut M, word: WordRef, owner_gpid: u32, plain_tid: u32) -> WordOutcome
+pub fn translate_owner<M>(
+    mem: &mut M,
+    word: WordRef,
+    owner_gpid: u32,
+    plain_tid: u32,
+) -> WordOutcome
 where
     M: UserMem + ?Sized,
 {
-    if word.addr % 4 != 0 {
+    // Same test as `% sizeof(u32)`, written so that it needs no recent `is_multiple_of()`.
+    if word.addr & 3 != 0 {
         return WordOutcome::Unaligned;
     }
     let mut attempts = 0;
@@ -470,7 +477,7 @@ pub fn mark_owner_died<M>(mem: &mut M, word: WordRef, owner_tid: u32) -> WordOut
 where
     M: UserMem + ?Sized,
 {
-    if word.addr % 4 != 0 {
+    if word.addr & 3 != 0 {
         return WordOutcome::Unaligned;
     }
     let mut attempts = 0;
@@ -515,7 +522,12 @@ where
 ///
 /// Must run in the dying thread, right before the kernel's `futex_cleanup()` walk, with
 /// `plain_tid` equal to what `task_pid_vnr(current)` returns there.
-pub fn translate_robust_list<M>(mem: &mut M, head: usize, owner_gpid: u32, plain_tid: u32) -> WalkStats
+pub fn translate_robust_list<M>(
+    mem: &mut M,
+    head: usize,
+    owner_gpid: u32,
+    plain_tid: u32,
+) -> WalkStats
 where
     M: UserMem + ?Sized,
 {
@@ -528,7 +540,12 @@ where
 /// is marked with `FUTEX_OWNER_DIED`, and `wake(mem, addr)` is called, in the kernel's order,
 /// for every word where a waiter must be woken. Stops where the kernel stops
 /// ([`WordFaultPolicy::StopLikeKernel`]).
-pub fn mark_robust_list_dead<M, W>(mem: &mut M, head: usize, owner_tid: u32, mut wake: W) -> WalkStats
+pub fn mark_robust_list_dead<M, W>(
+    mem: &mut M,
+    head: usize,
+    owner_tid: u32,
+    mut wake: W,
+) -> WalkStats
 where
     M: UserMem + ?Sized,
     W: FnMut(&mut M, usize),
@@ -665,11 +682,13 @@ mod tests {
         pending_op: bool,
         wakes: &mut Vec<usize>,
     ) -> i32 {
-        if uaddr % 4 != 0 {
+        if uaddr & 3 != 0 {
             return -1;
         }
         loop {
-            let Ok(uval) = mem.read_u32(uaddr) else { return -1 };
+            let Ok(uval) = mem.read_u32(uaddr) else {
+                return -1;
+            };
             let owner = uval & FUTEX_TID_MASK;
             if owner != tid {
                 if pending_op && !pi && (owner == 0 || uval & FUTEX_WAITERS == 0) {
@@ -699,14 +718,27 @@ mod tests {
     fn k_exit_robust_list(mem: &mut FakeMem, head: usize, tid: u32) -> Vec<usize> {
         let mut wakes = Vec::new();
         let fetch = |mem: &mut FakeMem, a: usize| mem.read_usize(a).map(|u| (u & !1, u & 1 != 0));
-        let Ok((mut entry, mut pi)) = fetch(mem, head) else { return wakes };
-        let Ok(futex_offset) = mem.read_usize(head.wrapping_add(8)) else { return wakes };
-        let Ok((pending, pip)) = fetch(mem, head.wrapping_add(16)) else { return wakes };
+        let Ok((mut entry, mut pi)) = fetch(mem, head) else {
+            return wakes;
+        };
+        let Ok(futex_offset) = mem.read_usize(head.wrapping_add(8)) else {
+            return wakes;
+        };
+        let Ok((pending, pip)) = fetch(mem, head.wrapping_add(16)) else {
+            return wakes;
+        };
         let mut limit: u32 = 2048;
         while entry != head {
             let rc = fetch(mem, entry);
             if entry != pending
-                && k_handle_futex_death(mem, entry.wrapping_add(futex_offset), tid, pi, false, &mut wakes) != 0
+                && k_handle_futex_death(
+                    mem,
+                    entry.wrapping_add(futex_offset),
+                    tid,
+                    pi,
+                    false,
+                    &mut wakes,
+                ) != 0
             {
                 return wakes;
             }
@@ -719,7 +751,14 @@ mod tests {
             }
         }
         if pending != 0 {
-            k_handle_futex_death(mem, pending.wrapping_add(futex_offset), tid, pip, true, &mut wakes);
+            k_handle_futex_death(
+                mem,
+                pending.wrapping_add(futex_offset),
+                tid,
+                pip,
+                true,
+                &mut wakes,
+            );
         }
         wakes
     }
@@ -786,7 +825,10 @@ mod tests {
         let mut m = setup(&[], 0);
         let st = translate(&mut m, HEAD);
         assert_eq!(st.end, WalkEnd::ListEnd);
-        assert_eq!((st.entries, st.words_visited, st.pending_handled), (0, 0, false));
+        assert_eq!(
+            (st.entries, st.words_visited, st.pending_handled),
+            (0, 0, false)
+        );
     }
 
     #[test]
@@ -794,7 +836,10 @@ mod tests {
         let mut m = setup(&[GPID], 0);
         let st = translate(&mut m, HEAD);
         assert_eq!(m.word(waddr(0)), TID);
-        assert_eq!((st.entries, st.words_matched, st.words_rewritten), (1, 1, 1));
+        assert_eq!(
+            (st.entries, st.words_matched, st.words_rewritten),
+            (1, 1, 1)
+        );
         assert_eq!(st.end, WalkEnd::ListEnd);
     }
 
@@ -816,7 +861,14 @@ mod tests {
 
     #[test]
     fn foreign_words_untouched() {
-        let words = [TID, TID | FUTEX_WAITERS, OTHER, OTHER | FUTEX_WAITERS, 0, FUTEX_OWNER_DIED];
+        let words = [
+            TID,
+            TID | FUTEX_WAITERS,
+            OTHER,
+            OTHER | FUTEX_WAITERS,
+            0,
+            FUTEX_OWNER_DIED,
+        ];
         let mut m = setup(&words, 0);
         let before = m.bytes.clone();
         let st = translate(&mut m, HEAD);
@@ -830,12 +882,20 @@ mod tests {
         let mut m = setup(&[TID | FUTEX_WAITERS], 0);
         let st = translate_robust_list(&mut m, HEAD, TID, TID);
         assert_eq!(m.word(waddr(0)), TID | FUTEX_WAITERS);
-        assert_eq!((st.words_matched, st.words_rewritten, m.cmpxchgs), (1, 0, 0));
+        assert_eq!(
+            (st.words_matched, st.words_rewritten, m.cmpxchgs),
+            (1, 0, 0)
+        );
     }
 
     #[test]
     fn non_tid_identities_refused() {
-        for (g, t) in [(0, TID), (GPID, 0), (GPID, FUTEX_OWNER_DIED | 1), (u32::MAX, TID)] {
+        for (g, t) in [
+            (0, TID),
+            (GPID, 0),
+            (GPID, FUTEX_OWNER_DIED | 1),
+            (u32::MAX, TID),
+        ] {
             let mut m = setup(&[0, GPID], 0);
             let st = translate_robust_list(&mut m, HEAD, g, t);
             assert_eq!(st.refused, 2);
@@ -942,7 +1002,10 @@ mod tests {
         let n = ROBUST_LIST_LIMIT as usize + 5;
         let mut m = setup(&std::vec![GPID; n], 0);
         let st = translate(&mut m, HEAD);
-        assert_eq!((st.entries, st.words_rewritten), (ROBUST_LIST_LIMIT, ROBUST_LIST_LIMIT));
+        assert_eq!(
+            (st.entries, st.words_rewritten),
+            (ROBUST_LIST_LIMIT, ROBUST_LIST_LIMIT)
+        );
         assert!(st.cut_at_limit);
         assert_eq!(m.word(waddr(n - 6)), TID);
         assert_eq!(m.word(waddr(n - 5)), GPID);
@@ -953,7 +1016,10 @@ mod tests {
         let n = ROBUST_LIST_LIMIT as usize;
         let mut m = setup(&std::vec![GPID; n], 0);
         let st = translate(&mut m, HEAD);
-        assert_eq!((st.entries, st.cut_at_limit, st.end), (ROBUST_LIST_LIMIT, false, WalkEnd::ListEnd));
+        assert_eq!(
+            (st.entries, st.cut_at_limit, st.end),
+            (ROBUST_LIST_LIMIT, false, WalkEnd::ListEnd)
+        );
     }
 
     #[test]
@@ -999,7 +1065,10 @@ mod tests {
         let st = translate(&mut m, HEAD);
         assert_eq!(st.end, WalkEnd::NextFault);
         assert!(!st.pending_handled);
-        assert_eq!((m.word(waddr(0)), m.word(waddr(1)), m.word(waddr(9))), (TID, TID, TID));
+        assert_eq!(
+            (m.word(waddr(0)), m.word(waddr(1)), m.word(waddr(9))),
+            (TID, TID, TID)
+        );
         assert_eq!(m.word(waddr(2)), GPID);
         // The kernel agrees.
         let mut k = setup(&[GPID, GPID, GPID], node(2));
@@ -1027,7 +1096,10 @@ mod tests {
         m.map(node(3), WORD);
         let mut k = m.clone();
         let st = translate(&mut m, HEAD);
-        assert_eq!((st.end, st.unaligned, st.words_rewritten), (WalkEnd::WordStop, 1, 1));
+        assert_eq!(
+            (st.end, st.unaligned, st.words_rewritten),
+            (WalkEnd::WordStop, 1, 1)
+        );
         assert!(!st.pending_handled);
         assert_eq!(m.word(waddr(2)), GPID);
         assert_eq!(m.word(waddr(3)), GPID);
@@ -1047,14 +1119,20 @@ mod tests {
         // Translating: skip the word, go on.
         let mut m = make();
         let st = translate(&mut m, HEAD);
-        assert_eq!((st.faults, st.words_rewritten, st.end), (1, 2, WalkEnd::ListEnd));
+        assert_eq!(
+            (st.faults, st.words_rewritten, st.end),
+            (1, 2, WalkEnd::ListEnd)
+        );
         assert_eq!(m.word(waddr(2)), TID);
         // Like the kernel: stop.
         let mut m = make();
         let st = walk_robust_list(&mut m, HEAD, WordFaultPolicy::StopLikeKernel, |m, w| {
             translate_owner(m, w, GPID, TID)
         });
-        assert_eq!((st.faults, st.words_rewritten, st.end), (1, 1, WalkEnd::WordStop));
+        assert_eq!(
+            (st.faults, st.words_rewritten, st.end),
+            (1, 1, WalkEnd::WordStop)
+        );
         assert_eq!(m.word(waddr(2)), GPID);
     }
 
@@ -1077,7 +1155,15 @@ mod tests {
 
     #[test]
     fn huge_and_negative_offsets_do_not_panic() {
-        for off in [isize::MIN, isize::MAX, -1, -4, -(node(0) as isize) - 4, 1 << 62, -0x10] {
+        for off in [
+            isize::MIN,
+            isize::MAX,
+            -1,
+            -4,
+            -(node(0) as isize) - 4,
+            1 << 62,
+            -0x10,
+        ] {
             let mut m = setup(&[GPID, GPID], node(5));
             m.put_usize(HEAD + WORD, off as usize);
             let st = translate(&mut m, HEAD);
@@ -1129,7 +1215,10 @@ mod tests {
         m.map(node(3), WORD);
         let st = translate(&mut m, HEAD);
         assert_eq!((st.pi_skipped, st.words_rewritten), (2, 1));
-        assert_eq!([m.word(waddr(0)), m.word(waddr(1)), m.word(waddr(3))], [GPID, TID, GPID]);
+        assert_eq!(
+            [m.word(waddr(0)), m.word(waddr(1)), m.word(waddr(3))],
+            [GPID, TID, GPID]
+        );
     }
 
     #[test]
@@ -1166,7 +1255,14 @@ mod tests {
     #[test]
     fn mark_owned_word_and_wake_if_waiters() {
         // Upstream selftest test_robustness: the waiter set FUTEX_WAITERS, the owner died.
-        let mut m = setup(&[GPID | FUTEX_WAITERS, GPID, GPID | FUTEX_OWNER_DIED | FUTEX_WAITERS], 0);
+        let mut m = setup(
+            &[
+                GPID | FUTEX_WAITERS,
+                GPID,
+                GPID | FUTEX_OWNER_DIED | FUTEX_WAITERS,
+            ],
+            0,
+        );
         let (st, wakes) = mark(&mut m, HEAD, GPID);
         assert_eq!(m.word(waddr(0)), FUTEX_WAITERS | FUTEX_OWNER_DIED);
         assert_eq!(m.word(waddr(1)), FUTEX_OWNER_DIED);
@@ -1221,7 +1317,10 @@ mod tests {
         m.map(waddr(0), 4);
         m.put_u32(waddr(0), GPID);
         let (st, wakes) = mark(&mut m, HEAD, GPID);
-        assert_eq!((m.word(waddr(0)), wakes.len(), st.words_rewritten), (FUTEX_OWNER_DIED, 0, 1));
+        assert_eq!(
+            (m.word(waddr(0)), wakes.len(), st.words_rewritten),
+            (FUTEX_OWNER_DIED, 0, 1)
+        );
     }
 
     #[test]
@@ -1263,8 +1362,7 @@ mod tests {
     /// Upper bound on accesses: 3 head reads, then per list step one `next` read and one word,
     /// then the pending word; a word costs a read and up to `CMPXCHG_MAX_ATTEMPTS` rounds of
     /// read, exchange and fault-in.
-    const MAX_OPS: u64 =
-        3 + (ROBUST_LIST_LIMIT as u64 + 1) * (2 + 3 * CMPXCHG_MAX_ATTEMPTS as u64);
+    const MAX_OPS: u64 = 3 + (ROBUST_LIST_LIMIT as u64 + 1) * (2 + 3 * CMPXCHG_MAX_ATTEMPTS as u64);
 
     #[derive(Debug, Clone)]
     struct Space {
@@ -1280,11 +1378,11 @@ mod tests {
         nodes
             .prop_flat_map(move |n| {
                 let link = prop_oneof![
-                    6 => (0..n).prop_map(|i| node(i)),
+                    6 => (0..n).prop_map(node),
                     2 => Just(HEAD),
                     1 => Just(0usize),
                     1 => any::<usize>(),
-                    if safe_offsets { 0 } else { 1 } => (0x2000usize..0x2000 + 0x20 * 24),
+                    if safe_offsets { 0 } else { 1 } => 0x2000usize..0x2000 + 0x20 * 24,
                 ];
                 let link = (link, prop::bool::weighted(if allow_pi { 0.2 } else { 0.0 }))
                     .prop_map(|(p, pi)| p | usize::from(pi));
@@ -1296,7 +1394,15 @@ mod tests {
                     1 => any::<u32>(),
                 ];
                 let offset: BoxedStrategy<isize> = if safe_offsets {
-                    prop_oneof![Just(8isize), Just(12), Just(16), Just(20), Just(-8), Just(-4)].boxed()
+                    prop_oneof![
+                        Just(8isize),
+                        Just(12),
+                        Just(16),
+                        Just(20),
+                        Just(-8),
+                        Just(-4)
+                    ]
+                    .boxed()
                 } else {
                     prop_oneof![
                         4 => (-10isize..10).prop_map(|x| x * 4),
@@ -1309,7 +1415,7 @@ mod tests {
                     prop::collection::vec(link, n + 1),
                     prop::collection::vec(word, n),
                     offset,
-                    prop_oneof![3 => Just(0usize), 2 => (0..n).prop_map(|i| node(i)), 1 => any::<usize>()],
+                    prop_oneof![3 => Just(0usize), 2 => (0..n).prop_map(node), 1 => any::<usize>()],
                     prop::bool::weighted(if allow_pi { 0.2 } else { 0.0 }),
                     prop::collection::vec(0..n, 0..3),
                     prop::collection::vec(0..n, 0..3),
@@ -1344,9 +1450,20 @@ mod tests {
                     for i in unmapped_words {
                         mem.unmap(node(i).wrapping_add_signed(offset), 1);
                     }
-                    Space { mem, head: HEAD, words: addrs }
+                    Space {
+                        mem,
+                        head: HEAD,
+                        words: addrs,
+                    }
                 },
             )
+    }
+
+    fn policies() -> impl Strategy<Value = WordFaultPolicy> {
+        prop_oneof![
+            Just(WordFaultPolicy::SkipWord),
+            Just(WordFaultPolicy::StopLikeKernel)
+        ]
     }
 
     fn word_at(m: &FakeMem, a: usize) -> Option<u32> {
@@ -1362,7 +1479,7 @@ mod tests {
         fn translate_only_touches_gpid_words(
             s in space(false, true),
             contention in prop::option::of((0usize..24, 0u32..40)),
-            policy in prop_oneof![Just(WordFaultPolicy::SkipWord), Just(WordFaultPolicy::StopLikeKernel)],
+            policy in policies(),
         ) {
             let mut m = s.mem.clone();
             if let Some((i, n)) = contention {
@@ -1370,7 +1487,9 @@ mod tests {
                 m.interfere = Some((a, n, FUTEX_WAITERS));
             }
             let before = m.clone();
-            let st = walk_robust_list(&mut m, s.head, policy, |m, w| translate_owner(m, w, GPID, TID));
+            let st = walk_robust_list(&mut m, s.head, policy, |m, w| {
+                translate_owner(m, w, GPID, TID)
+            });
             prop_assert!(m.ops <= MAX_OPS, "ops {}", m.ops);
             prop_assert!(st.entries <= ROBUST_LIST_LIMIT);
             prop_assert!(st.words_visited <= ROBUST_LIST_LIMIT + 1);
@@ -1399,8 +1518,11 @@ mod tests {
         /// The walker with `mark_owner_died` behaves exactly like the transcribed kernel
         /// walk: same final memory, same wakes in the same order.
         #[test]
-        fn mark_equals_kernel(s in space(false, true), readonly in prop::collection::vec(0usize..24, 0..2),
-                              fault_in in any::<bool>()) {
+        fn mark_equals_kernel(
+            s in space(false, true),
+            readonly in prop::collection::vec(0usize..24, 0..2),
+            fault_in in any::<bool>(),
+        ) {
             let mut a = s.mem.clone();
             for i in readonly {
                 if let Some(&w) = s.words.get(i) { a.readonly.insert(w); }
@@ -1440,7 +1562,7 @@ mod tests {
         fn arbitrary_memory_never_panics(
             cells in prop::collection::vec((0usize..64, any::<usize>()), 0..64),
             head_slot in 0usize..64,
-            policy in prop_oneof![Just(WordFaultPolicy::SkipWord), Just(WordFaultPolicy::StopLikeKernel)],
+            policy in policies(),
         ) {
             let base = 0x4000usize;
             let mut m = FakeMem::default();
@@ -1452,7 +1574,9 @@ mod tests {
             }
             let head = base + head_slot * 8;
             let mut k = m.clone();
-            let st = walk_robust_list(&mut m, head, policy, |m, w| translate_owner(m, w, GPID, TID));
+            let st = walk_robust_list(&mut m, head, policy, |m, w| {
+                translate_owner(m, w, GPID, TID)
+            });
             prop_assert!(m.ops <= MAX_OPS);
             prop_assert!(st.entries <= ROBUST_LIST_LIMIT);
             let _ = mark_robust_list_dead(&mut k, head, GPID, |_, _| {});

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Global PIDs: canonical gpids, decoding in a viewer's namespace, and the visibility rule.
+//!
+//! The rule that keeps PID namespaces isolating: a gpid names a task only for a viewer that
+//! can see both the task and the namespace the gpid is qualified with (the viewer's own
+//! namespace or a descendant of it). For any other viewer it resolves exactly like a gpid of
+//! no task: `ESRCH`, through the same lookups, so the answer is no oracle.
+
+use crate::gpid_core::encoding::{Encoding, EncodingError};
+use crate::kernel_ext::{
+    pid::{Pid, PidType},
+    pid_namespace::{Capability, PidNamespace},
+    rcu,
+};
+use crate::registry::{NsEntry, Reclaimed, Registry};
+use kernel::{new_spinlock, prelude::*, sync::SpinLock, types::ARef};
+
+/// What `GPID_IOC_NS_INFO` reports.
+pub(crate) struct NsInfo {
+    pub(crate) nsid: u32,
+    pub(crate) level: u32,
+    pub(crate) parent_nsid: u32,
+    pub(crate) ino: u32,
+    pub(crate) generation: u32,
+    pub(crate) export: bool,
+    pub(crate) live: bool,
+}
+
+/// What `GPID_IOC_NS_SET` changes.
+pub(crate) struct NsSet {
+    pub(crate) nsid: Option<u32>,
+    pub(crate) export: Option<bool>,
+}
+
+/// The global-PID state of the module.
+#[pin_data]
+pub(crate) struct Gpids {
+    /// The split of a gpid into nsid and PID bits. Immutable after init.
+    pub(crate) encoding: Encoding,
+    /// The namespace registry. A spinlock, not a mutex: lookups must also work in the atomic
+    /// contexts of later hooks. Nothing that can sleep or free a namespace runs under it.
+    #[pin]
+    registry: SpinLock<Registry>,
+}
+
+/// `EOVERFLOW`, which 6.12's `kernel::error::code` lacks.
+fn eoverflow() -> Error {
+    Error::from_errno(-(kernel::bindings::EOVERFLOW as i32))
+}
+
+pub(crate) fn encoding_errno(e: EncodingError) -> Error {
+    match e {
+        EncodingError::Overflow => eoverflow(),
+        EncodingError::Invalid | EncodingError::BadPidBits => EINVAL,
+    }
+}
+
+impl Gpids {
+    /// The state for `encoding`, with an empty registry.
+    pub(crate) fn new(encoding: Encoding) -> Result<impl PinInit<Self>> {
+        let registry = Registry::new(encoding.max_nsid())?;
+        Ok(pin_init!(Self {
+            encoding,
+            registry <- new_spinlock!(registry, "gpid_registry"),
+        }))
+    }
+
+    /// The nsid of `ns`, binding one if it has none yet (reclaiming dead namespaces when the
+    /// table is full).
+    pub(crate) fn nsid(&self, ns: &PidNamespace) -> Result<(u32, u32)> {
+        loop {
+            let mut reclaimed: Reclaimed = Default::default();
+            let mut registry = self.registry.lock();
+            if let Some(bound) = registry.nsid_of(ns) {
+                return Ok(bound);
+            }
+            match registry.bind(ns) {
+                Err(e) if e == ENOSPC => {
+                    let n = registry.reclaim_dead(&mut reclaimed);
+                    drop(registry);
+                    // `reclaimed` drops here, unlocked: that may free whole namespaces.
+                    if n == 0 {
+                        return Err(ENOSPC);
+                    }
+                }
+                bound => return bound,
+            }
+        }
+    }
+
+    /// The gpid of `pid` in namespace `ns` (one of the namespaces it is visible in).
+    pub(crate) fn gpid_in(&self, pid: &Pid, ns: &PidNamespace) -> Result<u32> {
+        let nr = u32::try_from(pid.nr_in(ns)).map_err(|_| ESRCH)?;
+        if nr == 0 {
+            return Err(ESRCH);
+        }
+        let (nsid, _) = self.nsid(ns)?;
+        self.encoding.encode(nsid, nr).map_err(encoding_errno)
+    }
+
+    /// The canonical gpid of `pid`: qualified with its own, innermost namespace.
+    pub(crate) fn canonical(&self, pid: &Pid) -> Result<u32> {
+        self.gpid_in(pid, pid.ns())
+    }
+
+    /// The task `pid` names in `viewer`'s namespace (`0` means the viewer itself, `self_pid`),
+    /// as a counted `kind` pid.
+    pub(crate) fn lookup_in_view(
+        &self,
+        viewer: &PidNamespace,
+        nr: i32,
+        kind: PidType,
+        self_pid: impl FnOnce(PidType) -> Option<ARef<Pid>>,
+    ) -> Result<ARef<Pid>> {
+        if nr < 0 {
+            return Err(EINVAL);
+        }
+        if nr == 0 {
+            return self_pid(kind).ok_or(ESRCH);
+        }
+        let rcu = rcu::read_lock();
+        let pid = Pid::find(nr, viewer, &rcu).ok_or(ESRCH)?;
+        pid.task_pid(kind, &rcu).ok_or(ESRCH)
+    }
+
+    /// Decodes `gpid` into a PID in `viewer`'s namespace.
+    pub(crate) fn decode(&self, viewer: &PidNamespace, gpid: u32) -> Result<i32> {
+        let g = self.encoding.decode(gpid).map_err(encoding_errno)?;
+        // `decode` bounds `nr` by `max_nr`, which is below 2^29.
+        let nr = i32::try_from(g.nr).map_err(|_| EINVAL)?;
+        let rcu = rcu::read_lock();
+        let registry = self.registry.lock();
+        let ns: &PidNamespace = if g.is_unqualified() {
+            viewer
+        } else {
+            match registry.get(g.nsid) {
+                Some((entry, _)) => &entry.ns,
+                None => return Err(ESRCH),
+            }
+        };
+        // Look the task up even when the namespace is invisible, so that both answers take the
+        // same path.
+        let visible_ns = viewer.is_same_or_ancestor_of(ns);
+        let found = match Pid::find(nr, ns, &rcu) {
+            Some(pid) if pid.has_task(PidType::Pid, &rcu) => pid.nr_in(viewer),
+            _ => 0,
+        };
+        if visible_ns && found > 0 {
+            Ok(found)
+        } else {
+            Err(ESRCH)
+        }
+    }
+
+    /// `pid`'s gpid in every namespace from its own up to `viewer`'s (innermost first).
+    pub(crate) fn levels(
+        &self,
+        viewer: &PidNamespace,
+        pid: &Pid,
+        out: &mut [u32],
+    ) -> Result<usize> {
+        let own = pid.ns();
+        let top = viewer.level();
+        let mut count = 0;
+        let mut level = pid.level();
+        loop {
+            let ns = own.ancestor_at(level).ok_or(ESRCH)?;
+            let slot = out.get_mut(count).ok_or(EINVAL)?;
+            *slot = self.gpid_in(pid, ns)?;
+            count += 1;
+            if level <= top {
+                break;
+            }
+            level -= 1;
+        }
+        Ok(count)
+    }
+
+    /// The namespace `nsid` names for `viewer` (`0`: the viewer's own), and what to report.
+    pub(crate) fn ns_info(&self, viewer: &PidNamespace, nsid: u32) -> Result<NsInfo> {
+        if nsid > self.encoding.max_nsid() {
+            return Err(EINVAL);
+        }
+        let ns: ARef<PidNamespace> = if nsid == 0 {
+            ARef::from(viewer)
+        } else {
+            let registry = self.registry.lock();
+            let (entry, _) = registry.get(nsid).ok_or(ENOENT)?;
+            if !viewer.is_same_or_ancestor_of(&entry.ns) {
+                return Err(ENOENT);
+            }
+            entry.ns.clone()
+        };
+        let (nsid, _) = self.nsid(&ns)?;
+        let parent_nsid = match ns.parent() {
+            Some(parent) if !core::ptr::eq(&*ns, viewer) => self.nsid(parent)?.0,
+            _ => 0,
+        };
+        let registry = self.registry.lock();
+        // The namespace was bound just above, and bound live namespaces stay bound; a racing
+        // reclaim can only remove it once it is dead, which reads as "gone".
+        let (entry, generation) = registry.get(nsid).ok_or(ENOENT)?;
+        if !core::ptr::eq(&*entry.ns, &*ns) {
+            return Err(ENOENT);
+        }
+        Ok(NsInfo {
+            nsid,
+            level: ns.level(),
+            parent_nsid,
+            ino: ns.inum(),
+            generation,
+            export: entry.export,
+            live: ns.is_live(),
+        })
+    }
+
+    /// Binds `ns` to a requested nsid and/or sets its export policy, for a caller with the
+    /// capabilities the change needs over `ns`'s owning user namespace.
+    pub(crate) fn ns_set(&self, ns: &PidNamespace, set: NsSet) -> Result<(u32, u32)> {
+        if set.nsid.is_some()
+            && !ns.current_capable(Capability::CheckpointRestore)
+            && !ns.current_capable(Capability::SysAdmin)
+        {
+            return Err(EPERM);
+        }
+        if set.export.is_some() && !ns.current_capable(Capability::SysAdmin) {
+            return Err(EPERM);
+        }
+        let bound = match set.nsid {
+            Some(wanted) => self.bind_at(ns, wanted)?,
+            None => self.nsid(ns)?,
+        };
+        if let Some(export) = set.export {
+            let mut registry = self.registry.lock();
+            let entry = registry.get_mut(bound.0).ok_or(ENOENT)?;
+            if !core::ptr::eq(&*entry.ns, ns) {
+                return Err(ENOENT);
+            }
+            entry.export = export;
+        }
+        Ok(bound)
+    }
+
+    fn bind_at(&self, ns: &PidNamespace, nsid: u32) -> Result<(u32, u32)> {
+        if nsid == 0 || nsid > self.encoding.max_nsid() {
+            return Err(EINVAL);
+        }
+        let mut dropped: Option<NsEntry> = None;
+        let mut registry = self.registry.lock();
+        let result = match registry.nsid_of(ns) {
+            Some((bound, generation)) if bound == nsid => Ok((bound, generation)),
+            Some(_) => Err(EBUSY),
+            None => registry.bind_at(ns, nsid, &mut dropped).map(|generation| (nsid, generation)),
+        };
+        drop(registry);
+        drop(dropped);
+        result
+    }
+
+    /// Calls `f` for every bound namespace `viewer` can see, under the registry lock (`f`
+    /// must not sleep): `(nsid, generation, entry, parent nsid or 0)`.
+    pub(crate) fn for_each_visible(
+        &self,
+        viewer: &PidNamespace,
+        mut f: impl FnMut(u32, u32, &NsEntry, u32),
+    ) {
+        let registry = self.registry.lock();
+        for (nsid, generation, entry) in registry.iter() {
+            if !viewer.is_same_or_ancestor_of(&entry.ns) {
+                continue;
+            }
+            let parent = match entry.ns.parent() {
+                Some(parent) if !core::ptr::eq(&*entry.ns, viewer) => {
+                    registry.nsid_of(parent).map_or(0, |(p, _)| p)
+                }
+                _ => 0,
+            };
+            f(nsid, generation, entry, parent);
+        }
+    }
+}

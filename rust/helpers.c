@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C shims: only what Rust cannot reach directly in 6.12.
+ *  - static inline functions and macros (current, RCU, get_pid, ...);
+ *  - fields of structs whose bindgen layout is not trusted (struct pid, pid_namespace);
+ *  - module parameters (6.12's Rust `module!` macro has none).
+ * Each is a one-liner; rust/kernel_ext/ wraps them in safe types.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+
+#include "helpers.h"
+
+static unsigned int pid_bits = 22;
+module_param(pid_bits, uint, 0444);
+MODULE_PARM_DESC(pid_bits, "Low bits of a gpid that hold the namespace-local PID (16..29, default 22)");
+
+unsigned int gpid_param_pid_bits(void)
+{
+	return pid_bits;
+}
+
+struct task_struct *gpid_current(void)
+{
+	return current;
+}
+
+void gpid_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void gpid_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
+struct pid *gpid_get_pid(struct pid *pid)
+{
+	return get_pid(pid);
+}
+
+unsigned int gpid_pid_level(const struct pid *pid)
+{
+	return pid->level;
+}
+
+struct pid_namespace *gpid_ns_of_pid(struct pid *pid)
+{
+	return ns_of_pid(pid);
+}
+
+bool gpid_pid_has_task(struct pid *pid, enum pid_type type)
+{
+	return pid_has_task(pid, type);
+}
+
+struct pid_namespace *gpid_get_pid_ns(struct pid_namespace *ns)
+{
+	return get_pid_ns(ns);
+}
+
+unsigned int gpid_pid_ns_level(const struct pid_namespace *ns)
+{
+	return ns->level;
+}
+
+struct pid_namespace *gpid_pid_ns_parent(const struct pid_namespace *ns)
+{
+	return ns->parent;
+}
+
+unsigned int gpid_pid_ns_inum(const struct pid_namespace *ns)
+{
+	return ns->ns.inum;
+}
+
+struct user_namespace *gpid_pid_ns_user_ns(const struct pid_namespace *ns)
+{
+	return ns->user_ns;
+}
+
+/*
+ * Zero once the namespace's init has died and every PID in it was freed; PIDNS_ADDING is
+ * cleared at that death, so zero is final: no task can enter the namespace again.
+ */
+bool gpid_pid_ns_is_live(const struct pid_namespace *ns)
+{
+	return READ_ONCE(ns->pid_allocated) != 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Declarations of rust/helpers.c, read by bindgen (rust/bindings_helper.h). */
+#ifndef GPID_HELPERS_H
+#define GPID_HELPERS_H
+
+#include <linux/types.h>
+
+struct pid;
+struct pid_namespace;
+struct task_struct;
+struct user_namespace;
+enum pid_type;
+
+unsigned int gpid_param_pid_bits(void);
+struct task_struct *gpid_current(void);
+void gpid_rcu_read_lock(void);
+void gpid_rcu_read_unlock(void);
+struct pid *gpid_get_pid(struct pid *pid);
+unsigned int gpid_pid_level(const struct pid *pid);
+struct pid_namespace *gpid_ns_of_pid(struct pid *pid);
+bool gpid_pid_has_task(struct pid *pid, enum pid_type type);
+struct pid_namespace *gpid_get_pid_ns(struct pid_namespace *ns);
+unsigned int gpid_pid_ns_level(const struct pid_namespace *ns);
+struct pid_namespace *gpid_pid_ns_parent(const struct pid_namespace *ns);
+unsigned int gpid_pid_ns_inum(const struct pid_namespace *ns);
+struct user_namespace *gpid_pid_ns_user_ns(const struct pid_namespace *ns);
+bool gpid_pid_ns_is_live(const struct pid_namespace *ns);
+
+#endif

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The calling task, in the shape of upstream's `CurrentTask` (6.13+): references it hands
+//! out cannot outlive the call they were obtained in.
+
+use super::{bindings, pid::{Pid, PidType}, pid_namespace::PidNamespace};
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::types::ARef;
+
+/// The task running this system call.
+///
+/// # Invariants
+///
+/// Only exists inside [`Current::with`], on the calling thread (neither `Send` nor `Sync`),
+/// so the current task is alive and unchanged for as long as any `&Current` exists.
+pub(crate) struct Current(PhantomData<*mut ()>);
+
+impl Current {
+    /// Runs `f` with the calling task.
+    pub(crate) fn with<R>(f: impl FnOnce(&Current) -> R) -> R {
+        f(&Current(PhantomData))
+    }
+
+    /// The task's active PID namespace (the one its PIDs are seen in).
+    pub(crate) fn pid_ns(&self) -> &PidNamespace {
+        // SAFETY: the task is alive for the lifetime of `&self` (type invariant), and its
+        // active namespace is pinned by its own `struct pid` for the task's whole life.
+        unsafe { PidNamespace::from_ptr(bindings::task_active_pid_ns(bindings::gpid_current())) }
+    }
+
+    /// A counted reference to the task's `kind` pid.
+    pub(crate) fn pid(&self, kind: PidType) -> Option<ARef<Pid>> {
+        // SAFETY: `current` is alive; `get_task_pid` returns a counted reference or NULL.
+        let pid = unsafe { bindings::get_task_pid(bindings::gpid_current(), kind.raw()) };
+        // SAFETY: we own the reference returned above.
+        NonNull::new(pid).map(|p| unsafe { ARef::from_raw(p.cast()) })
+    }
+}
