@@ -55,9 +55,8 @@ fn encoding() -> Result<Encoding> {
             return Err(EINVAL);
         }
     };
-    let max_pid = max_pid().map_err(|e| {
+    let max_pid = max_pid().inspect_err(|e| {
         pr_err!("cannot read /proc/sys/kernel/pid_max ({:?})\n", e);
-        e
     })?;
     if max_pid > encoding.max_nr() {
         pr_err!(

@@ -187,7 +187,7 @@ unsafe extern "C" fn fops_ioctl<T: MiscDevice>(
     // SAFETY: `private_data` came from `into_foreign` in `fops_open`, and `release` (which
     // reclaims it) cannot run while this ioctl holds a reference to the file.
     let device = unsafe { T::Ptr::borrow((*file).private_data) };
-    match T::ioctl(device, cmd, arg as usize) {
+    match T::ioctl(device, cmd, arg) {
         Ok(ret) => ret as c_long,
         Err(err) => Error::to_errno(err) as c_long,
     }
