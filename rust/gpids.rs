@@ -104,6 +104,28 @@ impl Gpids {
         self.gpid_in(pid, pid.ns())
     }
 
+    /// The canonical gpid of `pid` as `viewer` may learn it: when `viewer` can see the task,
+    /// or when the task's own namespace exports its gpids (export policy); `Ok(0)` otherwise.
+    /// The escape-point features (credentials, signals, message queues) report through this.
+    pub(crate) fn gpid_for_observer(&self, viewer: &PidNamespace, pid: &Pid) -> Result<u32> {
+        if pid.nr_in(viewer) > 0 {
+            return self.canonical(pid);
+        }
+        let own = pid.ns();
+        let exported = {
+            let registry = self.registry.lock();
+            registry
+                .nsid_of(own)
+                .and_then(|(nsid, _)| registry.get(nsid))
+                .is_some_and(|(entry, _)| entry.export)
+        };
+        if exported {
+            self.canonical(pid)
+        } else {
+            Ok(0)
+        }
+    }
+
     /// The task `pid` names in `viewer`'s namespace (`0` means the viewer itself, `self_pid`),
     /// as a counted `kind` pid.
     pub(crate) fn lookup_in_view(
