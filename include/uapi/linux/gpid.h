@@ -201,4 +201,31 @@ struct gpid_ns_set {
 #define GPID_IOC_NS_INFO	_IOWR(GPID_IOC_MAGIC, 0x06, struct gpid_ns_info)
 #define GPID_IOC_NS_SET		_IOWR(GPID_IOC_MAGIC, 0x07, struct gpid_ns_set)
 
+/*
+ * Robust futexes across PID namespaces (GPID_FEATURE_ROBUST_FUTEX).
+ *
+ * A thread that registers writes its canonical gpid (thread form, GPID_IOC_SELF.tid) instead
+ * of its TID as the owner of robust futex words. gpid then makes the kernel's exit-time
+ * robust-list walk treat those words as the thread's own: when the thread dies (exit, signal,
+ * exec, its namespace killed), every word on its robust list whose owner is its gpid ends
+ * with FUTEX_OWNER_DIED set and FUTEX_WAITERS kept, and one waiter is woken, exactly as for
+ * a native robust futex. Words holding plain TIDs are left to the kernel untouched.
+ *
+ * Registration is per thread and lasts until the thread exits or execs, calls
+ * GPID_IOC_ROBUST_UNREGISTER, or the module is unloaded. PI futexes are not supported.
+ */
+
+/**
+ * struct gpid_robust_register - argument of GPID_IOC_ROBUST_REGISTER
+ * @flags: in: must be 0
+ * @owner: out: the owner value the calling thread must write into futex words
+ */
+struct gpid_robust_register {
+	__u32 flags;
+	__u32 owner;
+};
+
+#define GPID_IOC_ROBUST_REGISTER	_IOWR(GPID_IOC_MAGIC, 0x10, struct gpid_robust_register)
+#define GPID_IOC_ROBUST_UNREGISTER	_IO(GPID_IOC_MAGIC, 0x11)
+
 #endif /* _UAPI_LINUX_GPID_H */
