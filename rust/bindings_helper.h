@@ -18,6 +18,8 @@ const unsigned int GPID_CONST_GPID_IOC_DECODE_BATCH = GPID_IOC_DECODE_BATCH;
 const unsigned int GPID_CONST_GPID_IOC_LEVELS = GPID_IOC_LEVELS;
 const unsigned int GPID_CONST_GPID_IOC_NS_INFO = GPID_IOC_NS_INFO;
 const unsigned int GPID_CONST_GPID_IOC_NS_SET = GPID_IOC_NS_SET;
+const unsigned int GPID_CONST_GPID_IOC_ROBUST_REGISTER = GPID_IOC_ROBUST_REGISTER;
+const unsigned int GPID_CONST_GPID_IOC_ROBUST_UNREGISTER = GPID_IOC_ROBUST_UNREGISTER;
 const unsigned long long GPID_CONST_GPID_FEATURE_GLOBAL_PIDS = GPID_FEATURE_GLOBAL_PIDS;
 const unsigned long long GPID_CONST_GPID_FEATURE_ROBUST_FUTEX = GPID_FEATURE_ROBUST_FUTEX;
 const unsigned long long GPID_CONST_GPID_FEATURE_SIGQUEUE = GPID_FEATURE_SIGQUEUE;
@@ -26,6 +28,8 @@ const unsigned long long GPID_CONST_GPID_FEATURE_MSQ = GPID_FEATURE_MSQ;
 const unsigned long long GPID_CONST_GPID_FEATURE_PEERCRED = GPID_FEATURE_PEERCRED;
 
 #include <linux/capability.h>
+#include <linux/kprobes.h>
+#include <linux/uaccess.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include "helpers.h"

@@ -46,6 +46,13 @@ impl MiscDevice for GpidDevice {
             uapi::GPID_IOC_LEVELS => update(arg, |a: &mut uapi::gpid_levels| levels(gpids, a)),
             uapi::GPID_IOC_NS_INFO => update(arg, |a: &mut uapi::gpid_ns_info| ns_info(gpids, a)),
             uapi::GPID_IOC_NS_SET => update(arg, |a: &mut uapi::gpid_ns_set| ns_set(gpids, a)),
+            uapi::GPID_IOC_ROBUST_REGISTER => {
+                update(arg, |a: &mut uapi::gpid_robust_register| robust_register(gpids, a))
+            }
+            uapi::GPID_IOC_ROBUST_UNREGISTER => {
+                gpids.robust.unregister_current()?;
+                Ok(0)
+            }
             _ => Err(ENOTTY),
         }
     }
@@ -198,5 +205,18 @@ fn ns_set(gpids: &Gpids, a: &mut uapi::gpid_ns_set) -> Result {
     })?;
     a.nsid = nsid;
     a.generation = generation;
+    Ok(())
+}
+
+fn robust_register(gpids: &Gpids, a: &mut uapi::gpid_robust_register) -> Result {
+    if a.flags != 0 {
+        return Err(EINVAL);
+    }
+    let owner = Current::with(|current| {
+        let tid = current.pid(PidType::Pid).ok_or(ESRCH)?;
+        gpids.canonical(&tid)
+    })?;
+    gpids.robust.register_current(owner)?;
+    a.owner = owner;
     Ok(())
 }

@@ -16,6 +16,7 @@ mod gpids;
 mod kernel_ext;
 mod procfs;
 mod registry;
+mod robust;
 
 use gpid_core::encoding::Encoding;
 use gpids::Gpids;

@@ -14,6 +14,7 @@ use crate::kernel_ext::{
     rcu,
 };
 use crate::registry::{NsEntry, Reclaimed, Registry};
+use crate::robust::Robust;
 use kernel::{new_spinlock, prelude::*, sync::SpinLock, types::ARef};
 
 /// What `GPID_IOC_NS_INFO` reports.
@@ -42,6 +43,9 @@ pub(crate) struct Gpids {
     /// contexts of later hooks. Nothing that can sleep or free a namespace runs under it.
     #[pin]
     registry: SpinLock<Registry>,
+    /// Robust futexes: registered threads and the exit-time probes.
+    #[pin]
+    pub(crate) robust: Robust,
 }
 
 /// `EOVERFLOW`, which 6.12's `kernel::error::code` lacks.
@@ -60,9 +64,11 @@ impl Gpids {
     /// The state for `encoding`, with an empty registry.
     pub(crate) fn new(encoding: Encoding) -> Result<impl PinInit<Self>> {
         let registry = Registry::new(encoding.max_nsid())?;
+        let robust = Robust::new()?;
         Ok(pin_init!(Self {
             encoding,
             registry <- new_spinlock!(registry, "gpid_registry"),
+            robust <- robust,
         }))
     }
 

@@ -12,6 +12,8 @@
 #include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/uaccess.h>
+#include <asm/futex.h>
 
 #include "helpers.h"
 
@@ -91,4 +93,27 @@ struct user_namespace *gpid_pid_ns_user_ns(const struct pid_namespace *ns)
 bool gpid_pid_ns_is_live(const struct pid_namespace *ns)
 {
 	return READ_ONCE(ns->pid_allocated) != 0;
+}
+
+/* The calling thread's TID in its own namespace: what the kernel's robust walk compares. */
+pid_t gpid_current_vtid(void)
+{
+	return task_pid_vnr(current);
+}
+
+/* current->robust_list: task_struct's bindgen layout is not trusted (see layout.c). */
+void __user *gpid_current_robust_list(void)
+{
+	return (void __user *)current->robust_list;
+}
+
+/* 0 on success with *found = the value seen; -EFAULT when the page is not there now. */
+int gpid_futex_cmpxchg_nofault(u32 __user *uaddr, u32 old, u32 new, u32 *found)
+{
+	int ret;
+
+	pagefault_disable();
+	ret = futex_atomic_cmpxchg_inatomic(found, uaddr, old, new);
+	pagefault_enable();
+	return ret;
 }

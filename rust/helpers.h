@@ -25,5 +25,8 @@ struct pid_namespace *gpid_pid_ns_parent(const struct pid_namespace *ns);
 unsigned int gpid_pid_ns_inum(const struct pid_namespace *ns);
 struct user_namespace *gpid_pid_ns_user_ns(const struct pid_namespace *ns);
 bool gpid_pid_ns_is_live(const struct pid_namespace *ns);
+pid_t gpid_current_vtid(void);
+void __user *gpid_current_robust_list(void);
+int gpid_futex_cmpxchg_nofault(u32 __user *uaddr, u32 old, u32 new, u32 *found);
 
 #endif

@@ -8,6 +8,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/seq_file.h>
+#include <linux/kprobes.h>
 
 #define GPID_SIZE(s) DEFINE(SIZE_##s, sizeof(struct s))
 #define GPID_OFFSET(s, m) OFFSET(OFFSET_##s##__##m, s, m)
@@ -28,4 +29,8 @@ void gpid_layout(void)
 	GPID_OFFSET(file_operations, llseek);
 	GPID_OFFSET(file, private_data);
 	GPID_OFFSET(seq_file, private);
+	GPID_SIZE(kprobe);
+	GPID_OFFSET(kprobe, symbol_name);
+	GPID_OFFSET(kprobe, pre_handler);
+	GPID_OFFSET(kprobe, post_handler);
 }

@@ -20,6 +20,7 @@ pub(crate) fn create(gpids: Arc<Gpids>) -> Result<ProcDir<Gpids>> {
     dir.add_single::<Version>(c_str!("version"))?;
     dir.add_single::<Features>(c_str!("features"))?;
     dir.add_single::<Namespaces>(c_str!("namespaces"))?;
+    dir.add_single::<Robust>(c_str!("robust"))?;
     Ok(dir)
 }
 
@@ -75,6 +76,32 @@ impl ProcShow for Namespaces {
                 );
             })
         });
+        Ok(())
+    }
+}
+
+/// `/proc/gpid/robust`: robust-futex registrations and exit-time walks, `NAME VALUE` lines.
+struct Robust;
+
+impl ProcShow for Robust {
+    type Data = Gpids;
+
+    fn show(m: &SeqFile, gpids: &Gpids) -> Result {
+        let robust = &gpids.robust;
+        let s = &robust.state.stats;
+        let load = |c: &core::sync::atomic::AtomicU64| c.load(core::sync::atomic::Ordering::Relaxed);
+        seq_print!(m, "armed {}\n", u8::from(robust.armed()));
+        seq_print!(m, "registered {}\n", robust.registered());
+        seq_print!(m, "registrations {}\n", load(&s.registrations));
+        seq_print!(m, "walks {}\n", load(&s.walks));
+        seq_print!(m, "entries {}\n", load(&s.entries));
+        seq_print!(m, "words_translated {}\n", load(&s.words_translated));
+        seq_print!(m, "word_faults {}\n", load(&s.word_faults));
+        seq_print!(m, "list_faults {}\n", load(&s.list_faults));
+        seq_print!(m, "cut_at_limit {}\n", load(&s.cut_at_limit));
+        seq_print!(m, "pi_skipped {}\n", load(&s.pi_skipped));
+        seq_print!(m, "unaligned {}\n", load(&s.unaligned));
+        seq_print!(m, "retries_exhausted {}\n", load(&s.retries_exhausted));
         Ok(())
     }
 }

@@ -55,3 +55,7 @@ assert_c_offset!(file_operations, unlocked_ioctl, OFFSET_file_operations__unlock
 assert_c_offset!(file_operations, llseek, OFFSET_file_operations__llseek);
 assert_c_offset!(file, private_data, OFFSET_file__private_data);
 assert_c_offset!(seq_file, private, OFFSET_seq_file__private);
+assert_c_size!(kprobe, SIZE_kprobe);
+assert_c_offset!(kprobe, symbol_name, OFFSET_kprobe__symbol_name);
+assert_c_offset!(kprobe, pre_handler, OFFSET_kprobe__pre_handler);
+assert_c_offset!(kprobe, post_handler, OFFSET_kprobe__post_handler);

@@ -7,6 +7,7 @@
 //! dropped when the base kernel gains the real thing. All `unsafe` in gpid lives here.
 
 pub(crate) mod bindings;
+pub(crate) mod kprobes;
 pub(crate) mod miscdevice;
 pub(crate) mod params;
 pub(crate) mod pid;
@@ -16,4 +17,5 @@ pub(crate) mod rcu;
 pub(crate) mod seq_file;
 pub(crate) mod sysctl;
 pub(crate) mod task;
+pub(crate) mod uaccess_nofault;
 pub(crate) mod uapi;

@@ -32,3 +32,4 @@ pub mod encoding;
 pub mod index;
 pub mod nsid;
 pub mod robust;
+pub mod threads;
