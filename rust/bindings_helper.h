@@ -30,6 +30,9 @@ const unsigned long long GPID_CONST_GPID_FEATURE_PEERCRED = GPID_FEATURE_PEERCRE
 #include <linux/capability.h>
 #include <linux/kprobes.h>
 #include <linux/uaccess.h>
+#include <linux/irq_work.h>
+#include <linux/sched/mm.h>
+#include <linux/workqueue.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include "helpers.h"

@@ -13,6 +13,11 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
+#include <linux/highmem.h>
+#include <linux/irq_work.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/workqueue.h>
 #include <asm/futex.h>
 
 #include "helpers.h"
@@ -116,4 +121,51 @@ int gpid_futex_cmpxchg_nofault(u32 __user *uaddr, u32 old, u32 new, u32 *found)
 	ret = futex_atomic_cmpxchg_inatomic(found, uaddr, old, new);
 	pagefault_enable();
 	return ret;
+}
+
+void gpid_init_irq_work(struct irq_work *work, void (*fn)(struct irq_work *))
+{
+	init_irq_work(work, fn);
+}
+
+void gpid_init_work(struct work_struct *work, work_func_t fn)
+{
+	INIT_WORK(work, fn);
+}
+
+bool gpid_schedule_work(struct work_struct *work)
+{
+	return schedule_work(work);
+}
+
+/* A counted reference (mm_users) to the current task's mm, or NULL. Safe in NMI context. */
+struct mm_struct *gpid_current_mm_get(void)
+{
+	struct mm_struct *mm = current->mm;
+
+	return (mm && mmget_not_zero(mm)) ? mm : NULL;
+}
+
+/*
+ * Pins the page holding @addr in @mm, faulting it in for writing, and maps it; returns the
+ * kernel address of @addr, or NULL. Sleeps. Undo with gpid_user_page_unmap().
+ */
+void *gpid_user_page_map(struct mm_struct *mm, unsigned long addr, struct page **pagep)
+{
+	long pinned;
+
+	mmap_read_lock(mm);
+	pinned = get_user_pages_remote(mm, addr & PAGE_MASK, 1, FOLL_WRITE, pagep, NULL);
+	mmap_read_unlock(mm);
+	if (pinned != 1)
+		return NULL;
+	return kmap_local_page(*pagep) + offset_in_page(addr);
+}
+
+void gpid_user_page_unmap(void *kaddr, struct page *page, bool dirty)
+{
+	kunmap_local(kaddr);
+	if (dirty)
+		set_page_dirty_lock(page);
+	put_page(page);
 }

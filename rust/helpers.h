@@ -4,12 +4,18 @@
 #define GPID_HELPERS_H
 
 #include <linux/types.h>
+#include <linux/workqueue_types.h>
 
 struct pid;
 struct pid_namespace;
 struct task_struct;
 struct user_namespace;
+struct irq_work;
+struct work_struct;
+struct mm_struct;
+struct page;
 enum pid_type;
+
 
 unsigned int gpid_param_pid_bits(void);
 struct task_struct *gpid_current(void);
@@ -28,5 +34,11 @@ bool gpid_pid_ns_is_live(const struct pid_namespace *ns);
 pid_t gpid_current_vtid(void);
 void __user *gpid_current_robust_list(void);
 int gpid_futex_cmpxchg_nofault(u32 __user *uaddr, u32 old, u32 new, u32 *found);
+void gpid_init_irq_work(struct irq_work *work, void (*fn)(struct irq_work *));
+void gpid_init_work(struct work_struct *work, work_func_t fn);
+bool gpid_schedule_work(struct work_struct *work);
+struct mm_struct *gpid_current_mm_get(void);
+void *gpid_user_page_map(struct mm_struct *mm, unsigned long addr, struct page **pagep);
+void gpid_user_page_unmap(void *kaddr, struct page *page, bool dirty);
 
 #endif

@@ -102,6 +102,9 @@ impl ProcShow for Robust {
         seq_print!(m, "pi_skipped {}\n", load(&s.pi_skipped));
         seq_print!(m, "unaligned {}\n", load(&s.unaligned));
         seq_print!(m, "retries_exhausted {}\n", load(&s.retries_exhausted));
+        seq_print!(m, "fallbacks {}\n", load(&s.fallbacks));
+        seq_print!(m, "fallbacks_dropped {}\n", load(&s.fallbacks_dropped));
+        seq_print!(m, "fallback_words_marked {}\n", load(&s.fallback_words_marked));
         Ok(())
     }
 }

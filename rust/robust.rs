@@ -13,19 +13,26 @@
 //!
 //! The probe handler runs in NMI-like atomic context: it looks the thread up in a lock-free
 //! table, touches user memory only without faulting, and never allocates. A word on a page
-//! that is not present in the thread's page tables cannot be rewritten there; such walks are
-//! counted as faulted (`/proc/gpid/robust`).
+//! that is not present in the thread's page tables cannot be rewritten there. Then the
+//! handler keeps a reference to the thread's address space and hands the walk to process
+//! context (irq_work, then a work item), which walks the list again with page faults allowed
+//! and marks the remaining words `FUTEX_OWNER_DIED` itself, like the kernel would. It cannot
+//! wake a waiter (6.12 exports no futex wake), so waiters must wait in bounded slices and
+//! re-check the word: gpid's mutex library waits in 50 ms slices, so recovery takes one slice.
 //!
 //! Cost for everyone else: the probes are armed at the first registration; until then no
 //! thread pays anything. Once armed, an exiting thread that never registered pays the probe
 //! trap, an atomic load (table empty) or one bounded probe-window scan.
 
 use crate::gpid_core::{
-    robust::{translate_robust_list, WalkEnd, WalkStats},
+    robust::{mark_robust_list_dead, translate_robust_list, WalkEnd, WalkStats},
     threads::{ThreadSlot, ThreadTable, ThreadTableError},
 };
 use crate::kernel_ext::{
+    deferred::{DeferredHandler, DeferredWork},
     kprobes::{KprobeHandler, KprobeRegistration},
+    mm::MmRef,
+    nmi_slots::NmiSlots,
     uaccess_nofault::{current_robust_list, current_task_key, current_vtid, CurrentMemNofault},
 };
 use core::{
@@ -55,6 +62,9 @@ pub(crate) struct RobustStats {
     pub(crate) pi_skipped: AtomicU64,
     pub(crate) unaligned: AtomicU64,
     pub(crate) retries_exhausted: AtomicU64,
+    pub(crate) fallbacks: AtomicU64,
+    pub(crate) fallbacks_dropped: AtomicU64,
+    pub(crate) fallback_words_marked: AtomicU64,
 }
 
 impl RobustStats {
@@ -79,41 +89,100 @@ impl RobustStats {
     }
 }
 
+/// Walks the exit path could not finish: redone in process context.
+struct FallbackJob {
+    mm: MmRef,
+    head: usize,
+    owner: u32,
+    tid: u32,
+}
+
+/// How many fallback walks can wait at once; more are counted as dropped.
+const FALLBACK_SLOTS: usize = 32;
+
 /// What the exit hook needs: shared by the probes and the ioctls.
 pub(crate) struct RobustState {
     /// Registered threads: task address -> owner gpid. Lock-free (see `gpid_core::threads`).
     threads: ThreadTable<KVVec<ThreadSlot>>,
+    /// Fallback walks, filled by the exit hook, drained by `Fallback::run`.
+    jobs: NmiSlots<FallbackJob, FALLBACK_SLOTS>,
     pub(crate) stats: RobustStats,
 }
 
 impl RobustState {
+    /// Finishes the walks the exit path left: every word on the dead thread's list still
+    /// owned by its gpid, or by its TID where the kernel's own walk stopped early, is marked
+    /// `FUTEX_OWNER_DIED` (waiters kept). Process context: faults allowed.
+    fn run_fallbacks(&self) {
+        self.jobs.drain(|mut job| {
+            for owner in [job.owner, job.tid] {
+                let walk = mark_robust_list_dead(&mut job.mm, job.head, owner, |_, _| {});
+                self.stats
+                    .fallback_words_marked
+                    .fetch_add(u64::from(walk.words_rewritten), Ordering::Relaxed);
+            }
+            self.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
+            // `job.mm` is released here, in process context.
+        });
+    }
+
     /// The dying (or exec'ing) thread's hook: runs right before the kernel's robust walk.
-    fn release_current(&self) {
+    /// Returns whether a fallback walk was queued.
+    fn release_current(&self) -> bool {
         if self.threads.is_empty() {
-            return;
+            return false;
         }
         let key = current_task_key();
         let Some(owner) = self.threads.get(key) else {
-            return;
+            return false;
         };
+        let mut queued = false;
         let head = current_robust_list();
         if head != 0 {
             let tid = u32::try_from(current_vtid()).unwrap_or(0);
             let walk = translate_robust_list(&mut CurrentMemNofault, head, owner, tid);
             self.stats.record(&walk);
+            if walk.faults != 0 || matches!(walk.end, WalkEnd::HeadFault | WalkEnd::NextFault) {
+                queued = self.jobs.put(|| {
+                    MmRef::current().map(|mm| FallbackJob {
+                        mm,
+                        head,
+                        owner,
+                        tid,
+                    })
+                });
+                if !queued {
+                    self.stats.fallbacks_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
         // Exit ends the thread; exec ends the program that registered. Either way the
         // registration is over.
         self.threads.remove(key);
+        queued
+    }
+}
+
+/// The process-context half of the fallback.
+struct Fallback(Arc<RobustState>);
+
+impl DeferredHandler for Fallback {
+    fn run(&self) {
+        self.0.run_fallbacks();
     }
 }
 
 /// The probe on `futex_exit_release` / `futex_exec_release`.
-struct ReleaseHook(Arc<RobustState>);
+struct ReleaseHook {
+    state: Arc<RobustState>,
+    fallback: Arc<DeferredWork<Fallback>>,
+}
 
 impl KprobeHandler for ReleaseHook {
     fn pre_handler(&self) {
-        self.0.release_current();
+        if self.state.release_current() {
+            self.fallback.kick();
+        }
     }
 }
 
@@ -122,10 +191,12 @@ type Probe = Pin<KBox<KprobeRegistration<ReleaseHook>>>;
 /// Registration and the probes, armed on first use.
 #[pin_data]
 pub(crate) struct Robust {
-    pub(crate) state: Arc<RobustState>,
-    /// The armed probes (exit, exec); `None` until the first registration.
+    /// The armed probes (exit, exec); `None` until the first registration. First, so they are
+    /// unregistered before anything they use goes away.
     #[pin]
     probes: Mutex<Option<(Probe, Probe)>>,
+    pub(crate) state: Arc<RobustState>,
+    fallback: Arc<DeferredWork<Fallback>>,
 }
 
 impl Robust {
@@ -138,13 +209,16 @@ impl Robust {
         let state = Arc::new(
             RobustState {
                 threads,
+                jobs: NmiSlots::new(),
                 stats: RobustStats::default(),
             },
             GFP_KERNEL,
         )?;
+        let fallback = DeferredWork::new(Fallback(state.clone()))?;
         Ok(pin_init!(Self {
-            state,
             probes <- new_mutex!(None, "gpid_robust_probes"),
+            state,
+            fallback,
         }))
     }
 
@@ -156,14 +230,12 @@ impl Robust {
     fn arm(&self) -> Result {
         let mut probes = self.probes.lock();
         if probes.is_none() {
-            let exit = KprobeRegistration::new(
-                c_str!("futex_exit_release"),
-                ReleaseHook(self.state.clone()),
-            )?;
-            let exec = KprobeRegistration::new(
-                c_str!("futex_exec_release"),
-                ReleaseHook(self.state.clone()),
-            )?;
+            let hook = || ReleaseHook {
+                state: self.state.clone(),
+                fallback: self.fallback.clone(),
+            };
+            let exit = KprobeRegistration::new(c_str!("futex_exit_release"), hook())?;
+            let exec = KprobeRegistration::new(c_str!("futex_exec_release"), hook())?;
             *probes = Some((exit, exec));
         }
         Ok(())

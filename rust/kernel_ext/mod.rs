@@ -7,8 +7,11 @@
 //! dropped when the base kernel gains the real thing. All `unsafe` in gpid lives here.
 
 pub(crate) mod bindings;
+pub(crate) mod deferred;
 pub(crate) mod kprobes;
 pub(crate) mod miscdevice;
+pub(crate) mod mm;
+pub(crate) mod nmi_slots;
 pub(crate) mod params;
 pub(crate) mod pid;
 pub(crate) mod pid_namespace;
