@@ -130,7 +130,13 @@ pub struct GpidLevels {
 
 impl Default for GpidLevels {
     fn default() -> Self {
-        Self { pid: 0, flags: 0, count: 0, reserved: 0, gpids: [0; GPID_MAX_LEVELS as usize] }
+        Self {
+            pid: 0,
+            flags: 0,
+            count: 0,
+            reserved: 0,
+            gpids: [0; GPID_MAX_LEVELS as usize],
+        }
     }
 }
 

@@ -41,7 +41,10 @@ fn build_and_run_c() -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
     for line in String::from_utf8(out.stdout).expect("utf-8").lines() {
         let (k, v) = line.rsplit_once(' ').expect("a \"name value\" line");
-        assert!(map.insert(k.to_string(), v.to_string()).is_none(), "{k} printed twice");
+        assert!(
+            map.insert(k.to_string(), v.to_string()).is_none(),
+            "{k} printed twice"
+        );
     }
     map
 }
@@ -152,18 +155,52 @@ fn rust_values() -> Vec<(String, String)> {
         GPID_IOC_NS_INFO,
         GPID_IOC_NS_SET,
     ];
-    v.extend(layout!(GpidVersion, "gpid_version", [abi_version, pid_bits, features]));
+    v.extend(layout!(
+        GpidVersion,
+        "gpid_version",
+        [abi_version, pid_bits, features]
+    ));
     v.extend(layout!(GpidSelf, "gpid_self", [tid, tgid, nsid, level]));
-    v.extend(layout!(GpidEncode, "gpid_encode", [pid, flags, gpid, reserved]));
-    v.extend(layout!(GpidDecode, "gpid_decode", [gpid, flags, pid, reserved]));
-    v.extend(layout!(GpidDecodeBatch, "gpid_decode_batch", [gpids, pids, count, flags]));
-    v.extend(layout!(GpidLevels, "gpid_levels", [pid, flags, count, reserved, gpids]));
+    v.extend(layout!(
+        GpidEncode,
+        "gpid_encode",
+        [pid, flags, gpid, reserved]
+    ));
+    v.extend(layout!(
+        GpidDecode,
+        "gpid_decode",
+        [gpid, flags, pid, reserved]
+    ));
+    v.extend(layout!(
+        GpidDecodeBatch,
+        "gpid_decode_batch",
+        [gpids, pids, count, flags]
+    ));
+    v.extend(layout!(
+        GpidLevels,
+        "gpid_levels",
+        [pid, flags, count, reserved, gpids]
+    ));
     v.extend(layout!(
         GpidNsInfo,
         "gpid_ns_info",
-        [nsid, flags, level, parent_nsid, ino, generation, policy, state, reserved]
+        [
+            nsid,
+            flags,
+            level,
+            parent_nsid,
+            ino,
+            generation,
+            policy,
+            state,
+            reserved
+        ]
     ));
-    v.extend(layout!(GpidNsSet, "gpid_ns_set", [pid, flags, nsid, policy, generation, reserved]));
+    v.extend(layout!(
+        GpidNsSet,
+        "gpid_ns_set",
+        [pid, flags, nsid, policy, generation, reserved]
+    ));
     v
 }
 
@@ -178,7 +215,10 @@ fn rust_mirror_matches_the_c_header() {
     }
     let printed: BTreeSet<String> = c.keys().cloned().collect();
     let unchecked: Vec<_> = printed.difference(&checked).collect();
-    assert!(unchecked.is_empty(), "printed by uapi_layout.c but not checked in Rust: {unchecked:?}");
+    assert!(
+        unchecked.is_empty(),
+        "printed by uapi_layout.c but not checked in Rust: {unchecked:?}"
+    );
 }
 
 #[test]
@@ -186,9 +226,15 @@ fn c_program_covers_the_whole_header() {
     let printed: BTreeSet<String> = c_values().keys().cloned().collect();
     let declared = header_names();
     let missing: Vec<_> = declared.difference(&printed).collect();
-    assert!(missing.is_empty(), "declared in gpid.h but not printed by uapi_layout.c: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "declared in gpid.h but not printed by uapi_layout.c: {missing:?}"
+    );
     let extra: Vec<_> = printed.difference(&declared).collect();
-    assert!(extra.is_empty(), "printed by uapi_layout.c but not in gpid.h: {extra:?}");
+    assert!(
+        extra.is_empty(),
+        "printed by uapi_layout.c but not in gpid.h: {extra:?}"
+    );
 }
 
 #[test]
@@ -199,5 +245,9 @@ fn feature_names_match_the_c_constants() {
         assert_eq!(c.get(&key), Some(&bit.to_string()), "{key}");
     }
     let c_features = c.keys().filter(|k| k.starts_with("GPID_FEATURE_")).count();
-    assert_eq!(c_features, GPID_FEATURES.len(), "every C feature bit is named");
+    assert_eq!(
+        c_features,
+        GPID_FEATURES.len(),
+        "every C feature bit is named"
+    );
 }

@@ -22,7 +22,10 @@ fn ns_per_op(iters: u32, mut op: impl FnMut()) -> f64 {
 }
 
 fn row(name: &str, stock: f64, gpid: f64) {
-    println!("{name:<40} {stock:>10.1} {gpid:>10.1} {:>8.2}", gpid / stock);
+    println!(
+        "{name:<40} {stock:>10.1} {gpid:>10.1} {:>8.2}",
+        gpid / stock
+    );
 }
 
 fn main() -> std::io::Result<()> {
@@ -31,7 +34,10 @@ fn main() -> std::io::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_000);
     let dev = gpid::Device::open()?;
-    println!("{:<40} {:>10} {:>10} {:>8}", "benchmark (ns/op)", "stock", "gpid", "ratio");
+    println!(
+        "{:<40} {:>10} {:>10} {:>8}",
+        "benchmark (ns/op)", "stock", "gpid", "ratio"
+    );
     let stock = ns_per_op(iters, || {
         // SAFETY: getppid has no preconditions.
         std::hint::black_box(unsafe { libc::getppid() });

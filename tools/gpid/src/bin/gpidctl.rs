@@ -57,7 +57,15 @@ fn version(json: bool) -> std::io::Result<()> {
     } else {
         println!("abi_version {}", v.abi_version);
         println!("pid_bits    {}", v.pid_bits);
-        println!("features    {:#x} ({})", v.features, if names.is_empty() { "none".into() } else { names.join(" ") });
+        println!(
+            "features    {:#x} ({})",
+            v.features,
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(" ")
+            }
+        );
     }
     Ok(())
 }
