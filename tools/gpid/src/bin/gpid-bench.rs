@@ -1,7 +1,9 @@
 //! gpid-bench: micro-benchmarks run inside the guest, each against the stock kernel's nearest
 //! equivalent measured in the same boot. Prints `benchmark  stock  gpid  ratio` rows
-//! (nanoseconds per operation, median of several rounds; ratio = gpid / stock, so 0.1 means
-//! gpid is 10x faster), then a scaling table (`base  scaled  ratio`) of decode under load.
+//! (nanoseconds per operation, median of 7 rounds, stock and gpid rounds alternating; ratio =
+//! gpid / stock, so 0.1 means gpid is 10x faster), then a scaling table (`base  scaled
+//! ratio`) of decode with many namespaces and many tasks, whose ratio compares the two as
+//! multiples of getppid timed alongside each, since they are measured at different times.
 //!
 //! usage: gpid-bench [ITERS] [--namespaces N] [--tasks N]
 //!   ITERS           calls per round (default: calibrated to about 20 ms per round)
@@ -38,30 +40,91 @@ struct Timer {
 }
 
 impl Timer {
-    /// Median nanoseconds per call of `op` over `ROUNDS` rounds.
+    /// Median nanoseconds per call of `op` over `ROUNDS` rounds, after one discarded round
+    /// (caches, page faults and the first binding of an nsid are not what is measured).
     fn ns_per_op(&self, mut op: impl FnMut()) -> f64 {
         let iters = self.iters.unwrap_or_else(|| calibrate(&mut op));
-        let mut samples: Vec<f64> = (0..ROUNDS)
-            .map(|_| {
-                let t = Instant::now();
-                for _ in 0..iters {
-                    op();
-                }
-                t.elapsed().as_nanos() as f64 / f64::from(iters)
-            })
-            .collect();
-        samples.sort_by(f64::total_cmp);
-        samples[ROUNDS / 2]
+        round(&mut op, iters);
+        median((0..ROUNDS).map(|_| round(&mut op, iters)).collect())
     }
 
-    /// Like `ns_per_op` for a gpid operation: one checked call first, so a failing ioctl is
-    /// reported as such instead of being timed.
-    fn gpid<T>(&self, mut op: impl FnMut() -> io::Result<T>) -> io::Result<f64> {
-        op()?;
-        Ok(self.ns_per_op(|| {
-            std::hint::black_box(op().ok());
-        }))
+    /// `stock` and `gpid` timed in alternating rounds, so that a change in the machine's load
+    /// (TCG on shared cores) hits both sides of a row alike. Returns (stock, gpid) medians;
+    /// the gpid side is called once first, so that a failing ioctl is reported as such
+    /// instead of being timed.
+    fn compare<T>(
+        &self,
+        mut stock: impl FnMut(),
+        mut gpid: impl FnMut() -> io::Result<T>,
+    ) -> (io::Result<f64>, io::Result<f64>) {
+        if let Err(e) = gpid() {
+            return (Ok(self.ns_per_op(stock)), Err(e));
+        }
+        let mut gpid = || {
+            std::hint::black_box(gpid().ok());
+        };
+        let is = self.iters.unwrap_or_else(|| calibrate(&mut stock));
+        let ig = self.iters.unwrap_or_else(|| calibrate(&mut gpid));
+        round(&mut stock, is);
+        round(&mut gpid, ig);
+        let (mut s, mut g) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            s.push(round(&mut stock, is));
+            g.push(round(&mut gpid, ig));
+        }
+        (Ok(median(s)), Ok(median(g)))
     }
+
+    /// `op` and getppid in alternating rounds: (op, getppid) medians. The scaling rows are
+    /// measured minutes apart, so each carries its own reference to cancel drift in machine
+    /// speed (TCG, cores shared with other work).
+    fn against_getppid<T>(&self, op: impl FnMut() -> io::Result<T>) -> io::Result<Sample> {
+        let (reference, op) = self.compare(getppid, op);
+        Ok(Sample {
+            op: op?,
+            reference: reference?,
+        })
+    }
+}
+
+/// A scaling measurement with its interleaved getppid reference.
+struct Sample {
+    op: f64,
+    reference: f64,
+}
+
+/// A scaling row: raw base and scaled ns/op; the ratio compares them as multiples of getppid.
+fn scaling_row(name: &str, base: &io::Result<Sample>, scaled: &io::Result<Sample>) {
+    match (base, scaled) {
+        (Ok(b), Ok(s)) => {
+            let ratio = (s.op / s.reference) / (b.op / b.reference);
+            println!(
+                "{name:<54} {:>10.1} {:>10.1} {:>8}",
+                b.op,
+                s.op,
+                fmt_ratio(ratio)
+            );
+        }
+        _ => row(
+            name,
+            base.as_ref().map(|b| b.op).map_err(clone_err),
+            scaled.as_ref().map(|s| s.op).map_err(clone_err),
+        ),
+    }
+}
+
+/// Nanoseconds per call of one round of `iters` calls.
+fn round(op: &mut impl FnMut(), iters: u32) -> f64 {
+    let t = Instant::now();
+    for _ in 0..iters {
+        op();
+    }
+    t.elapsed().as_nanos() as f64 / f64::from(iters)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 /// Iterations that take about `ROUND_TARGET`.
@@ -490,44 +553,37 @@ fn run(args: &Args) -> Result<bool, String> {
     // Measured before any namespace is created, so that the registry holds as few as it can.
     let me = dev.self_ids();
     let base_ns = live_namespaces();
-    let base_ns_decode = me
-        .as_ref()
-        .map_err(clone_err)
-        .and_then(|s| t.gpid(|| dev.decode(s.tgid)));
+    let base_ns_decode = t.against_getppid(|| {
+        me.as_ref()
+            .map_err(clone_err)
+            .and_then(|s| dev.decode(s.tgid))
+    });
 
     header("benchmark (ns/op)", "stock", "gpid");
-    let getppid_ns = t.ns_per_op(getppid);
-    row(
-        "version ioctl vs getppid",
-        Ok(getppid_ns),
-        t.gpid(|| dev.version()),
-    );
-    let getpid_ns = t.ns_per_op(|| {
+    let (a, b) = t.compare(getppid, || dev.version());
+    row("version ioctl vs getppid", a, b);
+    let getpid = || {
         // SAFETY: getpid has no preconditions.
         std::hint::black_box(unsafe { libc::getpid() });
-    });
-    row("self vs getpid", Ok(getpid_ns), t.gpid(|| dev.self_ids()));
-    row(
-        "encode (self) vs getppid",
-        Ok(getppid_ns),
-        t.gpid(|| dev.encode(0, false)),
-    );
+    };
+    let (a, b) = t.compare(getpid, || dev.self_ids());
+    row("self vs getpid", a, b);
+    let (a, b) = t.compare(getppid, || dev.encode(0, false));
+    row("encode (self) vs getppid", a, b);
     let my_pid = std::process::id() as i32;
-    if let Ok(s) = &me {
+    let my_gpid = me.as_ref().map(|s| s.tgid).unwrap_or(0);
+    if me.is_ok() {
         check(
             "decode(self tgid) == getpid()",
-            dev.decode(s.tgid).ok() == Some(my_pid),
+            dev.decode(my_gpid).ok() == Some(my_pid),
         );
     }
-    let own_decode = me
-        .as_ref()
-        .map_err(clone_err)
-        .and_then(|s| t.gpid(|| dev.decode(s.tgid)));
-    row(
-        "decode (own namespace) vs getppid",
-        Ok(getppid_ns),
-        clone_res(&own_decode),
-    );
+    let (a, b) = t.compare(getppid, || {
+        me.as_ref()
+            .map_err(clone_err)
+            .and_then(|_| dev.decode(my_gpid))
+    });
+    row("decode (own namespace) vs getppid", a, b);
 
     // A task in a child namespace: PID 1 there, `child` here. Every route below must answer
     // `child` from (its namespace, 1).
@@ -549,42 +605,38 @@ fn run(args: &Args) -> Result<bool, String> {
         );
     }
     let child_ns = live_namespaces();
-    let child_decode = child_gpid
-        .as_ref()
-        .map_err(clone_err)
-        .and_then(|&g| t.gpid(|| dev.decode(g)));
+    let decode_child = || {
+        child_gpid
+            .as_ref()
+            .map_err(clone_err)
+            .and_then(|&g| dev.decode(g))
+    };
+    let child_decode = t.against_getppid(decode_child);
 
     check(
         "NS_GET_PID_FROM_PIDNS(1) == child",
         nsfs_translate(&ns_path, 1).ok() == Some(child),
     );
-    let nsfs_open = t.ns_per_op(|| {
-        std::hint::black_box(nsfs_translate(&ns_path, 1).ok());
-    });
-    row(
-        "decode vs open ns/pid+NS_GET_PID_FROM_PIDNS+close",
-        Ok(nsfs_open),
-        clone_res(&child_decode),
+    let (a, b) = t.compare(
+        || {
+            std::hint::black_box(nsfs_translate(&ns_path, 1).ok());
+        },
+        decode_child,
     );
+    row("decode vs open ns/pid+NS_GET_PID_FROM_PIDNS+close", a, b);
     // SAFETY: a NUL-terminated path; closed below.
     let ns_fd = unsafe { libc::open(ns_path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    let nsfs_cached = if ns_fd < 0 {
-        last_err()
-    } else {
-        let r = nsfs_ioctl(ns_fd, 1).map(|_| {
-            t.ns_per_op(|| {
+    if ns_fd >= 0 {
+        let (a, b) = t.compare(
+            || {
                 std::hint::black_box(nsfs_ioctl(ns_fd, 1).ok());
-            })
-        });
+            },
+            decode_child,
+        );
         // SAFETY: our fd.
         unsafe { libc::close(ns_fd) };
-        r
-    };
-    row(
-        "decode vs NS_GET_PID_FROM_PIDNS (fd kept open)",
-        nsfs_cached,
-        clone_res(&child_decode),
-    );
+        row("decode vs NS_GET_PID_FROM_PIDNS (fd kept open)", a, b);
+    }
 
     let mut buf = vec![0u8; 4096];
     let n = read_small(&status_path, &mut buf).map_err(|e| describe(&e))?;
@@ -592,15 +644,12 @@ fn run(args: &Args) -> Result<bool, String> {
         "/proc/child/status NSpid == child 1",
         parse_nspid(&buf[..n]) == Some((child, 1)),
     );
-    let nspid = t.ns_per_op(|| {
-        let n = read_small(&status_path, &mut buf).unwrap_or(0);
+    let nspid = |buf: &mut [u8]| {
+        let n = read_small(&status_path, buf).unwrap_or(0);
         std::hint::black_box(parse_nspid(&buf[..n]));
-    });
-    row(
-        "decode vs read+parse /proc/PID/status NSpid",
-        Ok(nspid),
-        clone_res(&child_decode),
-    );
+    };
+    let (a, b) = t.compare(|| nspid(&mut buf), decode_child);
+    row("decode vs read+parse /proc/PID/status NSpid", a, b);
     check(
         "/proc scan finds child",
         proc_scan(ns_ino, 1, &mut buf) == Some(child),
@@ -616,16 +665,19 @@ fn run(args: &Args) -> Result<bool, String> {
                 .count()
         })
         .ok();
-    let scan = t.ns_per_op(|| {
-        std::hint::black_box(proc_scan(ns_ino, 1, &mut buf));
-    });
+    let (a, b) = t.compare(
+        || {
+            std::hint::black_box(proc_scan(ns_ino, 1, &mut buf));
+        },
+        decode_child,
+    );
     row(
         &format!(
             "decode vs /proc scan for (ns ino, NSpid) ({} procs)",
             count_or_q(procs)
         ),
-        Ok(scan),
-        clone_res(&child_decode),
+        a,
+        b,
     );
     // LEVELS is NSpid's exact counterpart: the task's PID at every level the caller sees.
     if let Ok(l) = dev.levels(child, false) {
@@ -634,51 +686,42 @@ fn run(args: &Args) -> Result<bool, String> {
             l.len() == 2 && gpid::split(l[1], bits).1 == child as u32,
         );
     }
-    row(
-        "levels vs read+parse /proc/PID/status NSpid",
-        Ok(nspid),
-        t.gpid(|| dev.levels(child, false)),
-    );
+    let (a, b) = t.compare(|| nspid(&mut buf), || dev.levels(child, false));
+    row("levels vs read+parse /proc/PID/status NSpid", a, b);
 
     // Batch: the same values as single decodes, per value.
-    let values: Vec<u32> = match (&me, &child_gpid) {
-        (Ok(s), Ok(c)) => (0..BATCH)
-            .map(|i| if i % 2 == 0 { s.tgid } else { *c })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let mut pids = vec![0i32; BATCH];
-    let single = if values.is_empty() {
-        Err(io::Error::from_raw_os_error(libc::ENOTTY))
-    } else {
+    if let (Ok(s), Ok(c)) = (&me, &child_gpid) {
+        let values: Vec<u32> = (0..BATCH)
+            .map(|i| if i.is_multiple_of(2) { s.tgid } else { *c })
+            .collect();
+        let mut pids = vec![0i32; BATCH];
+        if dev.decode_batch_into(&values, &mut pids).is_ok() {
+            let want = |i: usize| if i.is_multiple_of(2) { my_pid } else { child };
+            check(
+                "batch decode == single decodes",
+                pids.iter().enumerate().all(|(i, &p)| p == want(i)),
+            );
+        }
         let mut i = 0;
-        t.gpid(|| {
-            i = (i + 1) % BATCH;
-            dev.decode(values[i])
-        })
-    };
-    let batch = if values.is_empty() {
-        Err(io::Error::from_raw_os_error(libc::ENOTTY))
-    } else {
-        dev.decode_batch_into(&values, &mut pids).map(|()| {
-            t.ns_per_op(|| {
-                std::hint::black_box(dev.decode_batch_into(&values, &mut pids).ok());
-            }) / BATCH as f64
-        })
-    };
-    if batch.is_ok() {
-        check(
-            "batch decode == single decodes",
-            pids.iter()
-                .enumerate()
-                .all(|(i, &p)| p == if i % 2 == 0 { my_pid } else { child }),
+        let (a, b) = t.compare(
+            || {
+                i = (i + 1) % BATCH;
+                std::hint::black_box(dev.decode(values[i]).ok());
+            },
+            || dev.decode_batch_into(&values, &mut pids),
+        );
+        row(
+            &format!("batch decode of {BATCH}, per value vs decode"),
+            a,
+            b.map(|ns| ns / BATCH as f64),
+        );
+    } else if let Err(e) = me.as_ref().and(child_gpid.as_ref()) {
+        row(
+            &format!("batch decode of {BATCH}, per value vs decode"),
+            Err(clone_err(e)),
+            Err(clone_err(e)),
         );
     }
-    row(
-        &format!("batch decode of {BATCH}, per value vs decode"),
-        single,
-        batch,
-    );
 
     // Scaling: the same decode with many live namespaces, then with many tasks.
     println!();
@@ -709,31 +752,32 @@ fn run(args: &Args) -> Result<bool, String> {
         );
     }
     let many_ns = live_namespaces();
-    let scaled_own = me
-        .as_ref()
-        .map_err(clone_err)
-        .and_then(|s| t.gpid(|| dev.decode(s.tgid)));
-    row(
+    let scaled_own = t.against_getppid(|| {
+        me.as_ref()
+            .map_err(clone_err)
+            .and_then(|s| dev.decode(s.tgid))
+    });
+    scaling_row(
         &format!(
             "own-ns gpid, {} vs {} live namespaces",
             count_or_q(base_ns),
             count_or_q(many_ns)
         ),
-        clone_res(&base_ns_decode),
-        scaled_own,
+        &base_ns_decode,
+        &scaled_own,
     );
     let scaled_child = match newest_gpid {
-        Some(g) => t.gpid(|| dev.decode(g)),
+        Some(g) => t.against_getppid(|| dev.decode(g)),
         None => Err(io::Error::from_raw_os_error(libc::ENOTTY)),
     };
-    row(
+    scaling_row(
         &format!(
             "child-ns gpid, {} vs {} live namespaces",
             count_or_q(child_ns),
             count_or_q(many_ns)
         ),
-        clone_res(&child_decode),
-        scaled_child,
+        &child_decode,
+        &scaled_child,
     );
     inits.kill_all();
 
@@ -744,9 +788,9 @@ fn run(args: &Args) -> Result<bool, String> {
     let mut sleepers = Sleepers::new();
     let small_target = 1000.min(args.tasks);
     let small = sleepers.grow_to(small_target);
-    let decode_newest = |tid: libc::pid_t| -> io::Result<f64> {
+    let decode_newest = |tid: libc::pid_t| -> io::Result<Sample> {
         let g = dev.encode(tid, false)?;
-        t.gpid(|| dev.decode(g))
+        t.against_getppid(|| dev.decode(g))
     };
     let small_ns = decode_newest(sleepers.newest_tid);
     let big = sleepers.grow_to(args.tasks);
@@ -758,12 +802,13 @@ fn run(args: &Args) -> Result<bool, String> {
         );
     }
     let big_ns = decode_newest(sleepers.newest_tid);
-    row(
+    scaling_row(
         &format!("newest thread's gpid, {small} vs {big} tasks"),
-        small_ns,
-        big_ns,
+        &small_ns,
+        &big_ns,
     );
     drop(sleepers);
+    println!("(scaling ratio: scaled/base, each as a multiple of getppid timed alongside it)");
     Ok(agree)
 }
 
@@ -774,6 +819,28 @@ fn clone_err(e: &io::Error) -> io::Error {
     }
 }
 
-fn clone_res(r: &io::Result<f64>) -> io::Result<f64> {
-    r.as_ref().map(|v| *v).map_err(clone_err)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nspid_first_and_last() {
+        let status = b"Name:\tsleep\nPid:\t93\nNSpid:\t93\t7\t1\nNSpgid:\t93\n";
+        assert_eq!(parse_nspid(status), Some((93, 1)));
+        assert_eq!(parse_nspid(b"NSpid:\t42\n"), Some((42, 42)));
+        assert_eq!(parse_nspid(b"Pid:\t42\n"), None);
+        assert_eq!(parse_nspid(b"NSpid:\tx\n"), None);
+    }
+
+    #[test]
+    fn ratio_shows_tenfold_speedups() {
+        assert_eq!(fmt_ratio(0.0612), "0.061");
+        assert_eq!(fmt_ratio(2.104), "2.10");
+    }
+
+    #[test]
+    fn nsfs_ioctl_number_matches_the_kernel_header() {
+        // _IOR(0xb7, 0x6, int) from include/uapi/linux/nsfs.h (Linux 6.11+).
+        assert_eq!(NS_GET_PID_FROM_PIDNS, 0x8004_b706);
+    }
 }
