@@ -458,3 +458,44 @@ fn cmd_version(out: Out) -> Outcome {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_decimal_and_hex() {
+        assert_eq!(parse_num::<u32>("4194309"), Some(0x400005));
+        assert_eq!(parse_num::<u32>("0x400005"), Some(0x400005));
+        assert_eq!(parse_num::<u32>("0X400005"), Some(0x400005));
+        assert_eq!(parse_num::<u32>("0x100000000"), None);
+        assert_eq!(parse_num::<i32>("2147483648"), None);
+        assert_eq!(parse_num::<u32>("-1"), None);
+        assert_eq!(parse_num::<u32>(""), None);
+        assert_eq!(parse_num::<u32>("0x"), None);
+    }
+
+    #[test]
+    fn gpid_arguments() {
+        assert!(matches!(parse_gpid("3:1"), Ok(GpidArg::Qualified(3, 1))));
+        assert!(matches!(
+            parse_gpid("0x3:0x10"),
+            Ok(GpidArg::Qualified(3, 16))
+        ));
+        assert!(matches!(
+            parse_gpid("0xc00001"),
+            Ok(GpidArg::Value(0xc00001))
+        ));
+        assert!(matches!(parse_gpid("3:"), Err(Failure::Usage(_))));
+        assert!(matches!(parse_gpid("a:1"), Err(Failure::Usage(_))));
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+        assert_eq!(
+            json_gpid(0xc00001, 22),
+            "{\"gpid\":12582913,\"hex\":\"0xc00001\",\"nsid\":3,\"nr\":1}"
+        );
+    }
+}
