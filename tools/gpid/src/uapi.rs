@@ -240,3 +240,23 @@ pub const GPID_IOC_LEVELS: u32 = iowr::<GpidLevels>(0x05);
 pub const GPID_IOC_NS_INFO: u32 = iowr::<GpidNsInfo>(0x06);
 /// `GPID_IOC_NS_SET`.
 pub const GPID_IOC_NS_SET: u32 = iowr::<GpidNsSet>(0x07);
+
+/// `struct gpid_robust_register`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidRobustRegister {
+    /// `flags` (in): must be 0.
+    pub flags: u32,
+    /// `owner` (out): the owner value the thread writes into futex words.
+    pub owner: u32,
+}
+
+/// `_IO(GPID_IOC_MAGIC, nr)`.
+pub const fn io(nr: u32) -> u32 {
+    ioc(0, nr, 0)
+}
+
+/// `GPID_IOC_ROBUST_REGISTER`.
+pub const GPID_IOC_ROBUST_REGISTER: u32 = iowr::<GpidRobustRegister>(0x10);
+/// `GPID_IOC_ROBUST_UNREGISTER`.
+pub const GPID_IOC_ROBUST_UNREGISTER: u32 = io(0x11);

@@ -154,6 +154,8 @@ fn rust_values() -> Vec<(String, String)> {
         GPID_IOC_LEVELS,
         GPID_IOC_NS_INFO,
         GPID_IOC_NS_SET,
+        GPID_IOC_ROBUST_REGISTER,
+        GPID_IOC_ROBUST_UNREGISTER,
     ];
     v.extend(layout!(
         GpidVersion,
@@ -200,6 +202,11 @@ fn rust_values() -> Vec<(String, String)> {
         GpidNsSet,
         "gpid_ns_set",
         [pid, flags, nsid, policy, generation, reserved]
+    ));
+    v.extend(layout!(
+        GpidRobustRegister,
+        "gpid_robust_register",
+        [flags, owner]
     ));
     v
 }

@@ -108,5 +108,11 @@ int main(void)
 	CONST(GPID_IOC_LEVELS);
 	CONST(GPID_IOC_NS_INFO);
 	CONST(GPID_IOC_NS_SET);
+
+	SIZE(gpid_robust_register);
+	FIELD(gpid_robust_register, flags);
+	FIELD(gpid_robust_register, owner);
+	CONST(GPID_IOC_ROBUST_REGISTER);
+	CONST(GPID_IOC_ROBUST_UNREGISTER);
 	return 0;
 }
