@@ -4,20 +4,37 @@
 //! let dev = gpid::Device::open()?;
 //! let v = dev.version()?;
 //! println!("ABI {} pid_bits {}", v.abi_version, v.pid_bits);
+//! let me = dev.self_ids()?;
+//! println!("my gpid {}", gpid::display(me.tgid, v.pid_bits));
+//! assert_eq!(dev.decode(me.tgid)?, std::process::id() as i32);
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! Every failing ioctl is an [`io::Error`] carrying the kernel's errno
+//! ([`io::Error::raw_os_error`]); [`Errno`] names it the way `errno(3)` does.
 
 pub mod uapi;
 
+use std::ffi::CStr;
+use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
 
-pub use uapi::GpidVersion;
+pub use uapi::{GpidNsInfo, GpidSelf, GpidVersion};
 
 /// An open `/dev/gpid`.
 pub struct Device {
     file: File,
+}
+
+/// What [`Device::ns_set`] reports back: the namespace's nsid and its slot's generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NsSetResult {
+    /// The nsid the namespace is bound to.
+    pub nsid: u32,
+    /// The generation of that nsid slot.
+    pub generation: u32,
 }
 
 impl Device {
@@ -47,12 +64,154 @@ impl Device {
         }
     }
 
+    /// Issues `cmd` on `arg`, the one struct type the command is defined with.
+    ///
+    /// # Safety
+    ///
+    /// `T` must be the argument type of `cmd` and hold no pointers the kernel follows.
+    unsafe fn ioctl<T>(&self, cmd: u32, arg: &mut T) -> io::Result<()> {
+        // SAFETY: `arg` is a live, exclusively borrowed `T`, which the caller vouches is what
+        // `cmd` reads and writes.
+        unsafe { self.ioctl_raw(cmd, (arg as *mut T).cast()) }.map(drop)
+    }
+
     /// `GPID_IOC_VERSION`: ABI version, encoding and active features of the running module.
     pub fn version(&self) -> io::Result<GpidVersion> {
         let mut v = GpidVersion::default();
-        // SAFETY: `v` is a live `struct gpid_version`, exactly what the command writes.
-        unsafe { self.ioctl_raw(uapi::GPID_IOC_VERSION, (&mut v as *mut GpidVersion).cast())? };
+        // SAFETY: GPID_IOC_VERSION takes a `struct gpid_version`.
+        unsafe { self.ioctl(uapi::GPID_IOC_VERSION, &mut v)? };
         Ok(v)
+    }
+
+    /// `GPID_IOC_SELF`: the caller's canonical gpids, its namespace's nsid and level.
+    pub fn self_ids(&self) -> io::Result<GpidSelf> {
+        let mut s = GpidSelf::default();
+        // SAFETY: GPID_IOC_SELF takes a `struct gpid_self`.
+        unsafe { self.ioctl(uapi::GPID_IOC_SELF, &mut s)? };
+        Ok(s)
+    }
+
+    /// `GPID_IOC_ENCODE`: the canonical gpid of `pid` (a PID or TID in the caller's namespace;
+    /// 0 is the caller), or of its thread group leader with `tgid`.
+    pub fn encode(&self, pid: i32, tgid: bool) -> io::Result<u32> {
+        let mut e = uapi::GpidEncode {
+            pid,
+            flags: tgid_flag(tgid),
+            ..Default::default()
+        };
+        // SAFETY: GPID_IOC_ENCODE takes a `struct gpid_encode`.
+        unsafe { self.ioctl(uapi::GPID_IOC_ENCODE, &mut e)? };
+        Ok(e.gpid)
+    }
+
+    /// `GPID_IOC_DECODE`: the PID, in the caller's namespace, of the task `gpid` names.
+    pub fn decode(&self, gpid: u32) -> io::Result<i32> {
+        let mut d = uapi::GpidDecode {
+            gpid,
+            ..Default::default()
+        };
+        // SAFETY: GPID_IOC_DECODE takes a `struct gpid_decode`.
+        unsafe { self.ioctl(uapi::GPID_IOC_DECODE, &mut d)? };
+        Ok(d.pid)
+    }
+
+    /// `GPID_IOC_DECODE_BATCH` into a caller-provided buffer, without allocating: `pids[i]` is
+    /// the PID `gpids[i]` names or a negative errno for that value alone. Takes 1 to
+    /// [`uapi::GPID_BATCH_MAX`] values; the ioctl itself fails only for a bad argument.
+    pub fn decode_batch_into(&self, gpids: &[u32], pids: &mut [i32]) -> io::Result<()> {
+        if gpids.len() != pids.len() {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let count =
+            u32::try_from(gpids.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let mut b = uapi::GpidDecodeBatch {
+            gpids: gpids.as_ptr() as u64,
+            pids: pids.as_mut_ptr() as u64,
+            count,
+            flags: 0,
+        };
+        // SAFETY: GPID_IOC_DECODE_BATCH takes a `struct gpid_decode_batch`, whose two pointers
+        // name `count` readable u32s and `count` writable i32s, borrowed for the call.
+        unsafe { self.ioctl(uapi::GPID_IOC_DECODE_BATCH, &mut b) }
+    }
+
+    /// Decodes any number of gpids (in chunks of [`uapi::GPID_BATCH_MAX`]), each to its PID in
+    /// the caller's namespace or to the errno for that value alone.
+    pub fn decode_batch(&self, gpids: &[u32]) -> io::Result<Vec<Result<i32, Errno>>> {
+        let mut pids = vec![0i32; gpids.len()];
+        for (g, p) in gpids
+            .chunks(uapi::GPID_BATCH_MAX as usize)
+            .zip(pids.chunks_mut(uapi::GPID_BATCH_MAX as usize))
+        {
+            self.decode_batch_into(g, p)?;
+        }
+        Ok(pids
+            .into_iter()
+            .map(|p| if p < 0 { Err(Errno(-p)) } else { Ok(p) })
+            .collect())
+    }
+
+    /// `GPID_IOC_LEVELS`: the gpids of `pid` (0: the caller; with `tgid`, its thread group
+    /// leader) from its own namespace (`[0]`, the canonical one) up to the caller's (last).
+    pub fn levels(&self, pid: i32, tgid: bool) -> io::Result<Vec<u32>> {
+        let mut l = uapi::GpidLevels {
+            pid,
+            flags: tgid_flag(tgid),
+            ..Default::default()
+        };
+        // SAFETY: GPID_IOC_LEVELS takes a `struct gpid_levels`.
+        unsafe { self.ioctl(uapi::GPID_IOC_LEVELS, &mut l)? };
+        // Never trust a count to index with: a kernel bug must not become a panic here.
+        let n = (l.count as usize).min(l.gpids.len());
+        Ok(l.gpids[..n].to_vec())
+    }
+
+    /// `GPID_IOC_NS_INFO`: what the registry knows of namespace `nsid` (0: the caller's).
+    pub fn ns_info(&self, nsid: u32) -> io::Result<GpidNsInfo> {
+        let mut i = GpidNsInfo {
+            nsid,
+            ..Default::default()
+        };
+        // SAFETY: GPID_IOC_NS_INFO takes a `struct gpid_ns_info`.
+        unsafe { self.ioctl(uapi::GPID_IOC_NS_INFO, &mut i)? };
+        Ok(i)
+    }
+
+    /// `GPID_IOC_NS_SET` on the PID namespace of `pid` (0: the caller's): binds it to `nsid`
+    /// and/or sets its export `policy` (`GPID_POLICY_*` bits). At least one must be given
+    /// (else `EINVAL`, as from the kernel).
+    pub fn ns_set(
+        &self,
+        pid: i32,
+        nsid: Option<u32>,
+        policy: Option<u32>,
+    ) -> io::Result<NsSetResult> {
+        let mut s = uapi::GpidNsSet {
+            pid,
+            ..Default::default()
+        };
+        if let Some(n) = nsid {
+            s.flags |= uapi::GPID_NS_SET_NSID;
+            s.nsid = n;
+        }
+        if let Some(p) = policy {
+            s.flags |= uapi::GPID_NS_SET_POLICY;
+            s.policy = p;
+        }
+        // SAFETY: GPID_IOC_NS_SET takes a `struct gpid_ns_set`.
+        unsafe { self.ioctl(uapi::GPID_IOC_NS_SET, &mut s)? };
+        Ok(NsSetResult {
+            nsid: s.nsid,
+            generation: s.generation,
+        })
+    }
+}
+
+fn tgid_flag(tgid: bool) -> u32 {
+    if tgid {
+        uapi::GPID_ENCODE_TGID
+    } else {
+        0
     }
 }
 
@@ -63,4 +222,201 @@ pub fn feature_names(features: u64) -> Vec<&'static str> {
         .filter(|(bit, _)| features & bit != 0)
         .map(|&(_, name)| name)
         .collect()
+}
+
+/// The largest nsid with `pid_bits` PID bits (255 for 22).
+pub fn max_nsid(pid_bits: u32) -> u32 {
+    uapi::GPID_MASK.checked_shr(pid_bits).unwrap_or(0)
+}
+
+/// The largest namespace-local PID with `pid_bits` PID bits.
+pub fn max_nr(pid_bits: u32) -> u32 {
+    uapi::GPID_MASK & !uapi::GPID_MASK.checked_shl(pid_bits).unwrap_or(0)
+}
+
+/// Takes `gpid` apart into `(nsid, nr)` with `pid_bits` PID bits (the module's, from
+/// [`Device::version`]). Pure bit arithmetic: bits above [`uapi::GPID_MASK`] stay in the nsid,
+/// so an invalid value shows as one rather than being silently masked.
+pub fn split(gpid: u32, pid_bits: u32) -> (u32, u32) {
+    let nr_mask = 1u32.checked_shl(pid_bits).map_or(u32::MAX, |b| b - 1);
+    (gpid.checked_shr(pid_bits).unwrap_or(0), gpid & nr_mask)
+}
+
+/// Builds the gpid of PID `nr` in namespace `nsid` (0: unqualified), with the kernel's errors:
+/// `EINVAL` for `nr == 0`, an nsid above [`max_nsid`] or `pid_bits` outside 1..=29,
+/// `EOVERFLOW` for an `nr` above [`max_nr`].
+pub fn join(nsid: u32, nr: u32, pid_bits: u32) -> io::Result<u32> {
+    if !(1..uapi::GPID_MASK.count_ones()).contains(&pid_bits)
+        || nr == 0
+        || nsid > max_nsid(pid_bits)
+    {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    if nr > max_nr(pid_bits) {
+        return Err(io::Error::from_raw_os_error(libc::EOVERFLOW));
+    }
+    Ok(nsid << pid_bits | nr)
+}
+
+/// `gpid` as people read it: `nsid:nr (0xHEX)`.
+pub fn display(gpid: u32, pid_bits: u32) -> String {
+    let (nsid, nr) = split(gpid, pid_bits);
+    format!("{nsid}:{nr} ({gpid:#x})")
+}
+
+/// An errno value, shown as `errno(3)` text plus its symbolic name:
+/// `No such process (ESRCH)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// The errno of `e`, if it came from the OS.
+    pub fn of(e: &io::Error) -> Option<Self> {
+        e.raw_os_error().map(Errno)
+    }
+
+    /// The symbolic name (`ESRCH`), for the errnos this ABI and its callers meet.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            libc::EPERM => "EPERM",
+            libc::ENOENT => "ENOENT",
+            libc::ESRCH => "ESRCH",
+            libc::EINTR => "EINTR",
+            libc::EIO => "EIO",
+            libc::ENXIO => "ENXIO",
+            libc::EBADF => "EBADF",
+            libc::EAGAIN => "EAGAIN",
+            libc::ENOMEM => "ENOMEM",
+            libc::EACCES => "EACCES",
+            libc::EFAULT => "EFAULT",
+            libc::EBUSY => "EBUSY",
+            libc::EEXIST => "EEXIST",
+            libc::ENODEV => "ENODEV",
+            libc::EINVAL => "EINVAL",
+            libc::EMFILE => "EMFILE",
+            libc::ENOTTY => "ENOTTY",
+            libc::ENOSPC => "ENOSPC",
+            libc::ERANGE => "ERANGE",
+            libc::ENOSYS => "ENOSYS",
+            libc::EOVERFLOW => "EOVERFLOW",
+            libc::EOPNOTSUPP => "EOPNOTSUPP",
+            _ => return None,
+        })
+    }
+
+    /// The `strerror(3)` text.
+    pub fn description(self) -> String {
+        let mut buf = [0 as libc::c_char; 128];
+        // SAFETY: `buf` is writable for its length; the XSI strerror_r (which the libc crate
+        // binds on both glibc and musl) NUL-terminates on success.
+        let r = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr(), buf.len()) };
+        if r != 0 {
+            return format!("Unknown error {}", self.0);
+        }
+        // SAFETY: NUL-terminated within `buf`, see above.
+        unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{} ({name})", self.description()),
+            None => write!(f, "{} (errno {})", self.description(), self.0),
+        }
+    }
+}
+
+impl From<Errno> for io::Error {
+    fn from(e: Errno) -> Self {
+        io::Error::from_raw_os_error(e.0)
+    }
+}
+
+/// `e` as `No such process (ESRCH)` when it carries an errno, else as io::Error shows it.
+pub fn describe(e: &io::Error) -> String {
+    match Errno::of(e) {
+        Some(errno) => errno.to_string(),
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_and_join_are_inverse() {
+        for pid_bits in [16, 22, 28, 29] {
+            for (nsid, nr) in [
+                (0, 1),
+                (1, 1),
+                (3.min(max_nsid(pid_bits)), 12345 % max_nr(pid_bits) + 1),
+                (max_nsid(pid_bits), max_nr(pid_bits)),
+            ] {
+                let g = join(nsid, nr, pid_bits).expect("valid");
+                assert!(g <= uapi::GPID_MASK);
+                assert_eq!(split(g, pid_bits), (nsid, nr), "pid_bits {pid_bits}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_encoding() {
+        assert_eq!(max_nsid(22), 255);
+        assert_eq!(max_nr(22), (1 << 22) - 1);
+        assert_eq!(max_nsid(16), 16383);
+        assert_eq!(max_nsid(28), 3);
+        assert_eq!(max_nsid(29), 1);
+        assert_eq!(join(1, 5, 22).unwrap(), 0x400005);
+        assert_eq!(split(0x400005, 22), (1, 5));
+        assert_eq!(split(0x3fffffff, 22), (255, 0x3fffff));
+        assert_eq!(split(42, 22), (0, 42));
+    }
+
+    #[test]
+    fn join_rejects_what_the_kernel_rejects() {
+        let errno = |r: io::Result<u32>| r.unwrap_err().raw_os_error();
+        assert_eq!(errno(join(1, 0, 22)), Some(libc::EINVAL));
+        assert_eq!(errno(join(256, 1, 22)), Some(libc::EINVAL));
+        assert_eq!(errno(join(1, 1 << 22, 22)), Some(libc::EOVERFLOW));
+        assert_eq!(errno(join(1, 1, 0)), Some(libc::EINVAL));
+        assert_eq!(errno(join(0, 1, 30)), Some(libc::EINVAL));
+        assert_eq!(errno(join(0, 1, 64)), Some(libc::EINVAL));
+    }
+
+    #[test]
+    fn split_keeps_out_of_range_bits_visible() {
+        assert_eq!(split(0x4000_0001, 22), (256, 1));
+        // No panic on a nonsense pid_bits.
+        assert_eq!(split(7, 0), (7, 0));
+        assert_eq!(split(7, 32), (0, 7));
+        assert_eq!(split(7, 99), (0, 7));
+    }
+
+    #[test]
+    fn display_shows_both_forms() {
+        assert_eq!(display(0x400005, 22), "1:5 (0x400005)");
+        assert_eq!(display(0xc00001, 22), "3:1 (0xc00001)");
+        assert_eq!(display(7, 22), "0:7 (0x7)");
+    }
+
+    #[test]
+    fn errno_text() {
+        assert_eq!(Errno(libc::ESRCH).to_string(), "No such process (ESRCH)");
+        assert_eq!(Errno(libc::ENOTTY).name(), Some("ENOTTY"));
+        assert_eq!(
+            describe(&io::Error::from_raw_os_error(libc::EINVAL)),
+            "Invalid argument (EINVAL)"
+        );
+        assert!(Errno(4000).to_string().contains("errno 4000"));
+    }
+
+    #[test]
+    fn feature_names_in_bit_order() {
+        assert_eq!(feature_names(0), Vec::<&str>::new());
+        assert_eq!(feature_names(0b100001), vec!["global_pids", "peercred"]);
+    }
 }

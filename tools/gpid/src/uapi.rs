@@ -1,7 +1,8 @@
 //! The ABI of `/dev/gpid`, mirrored from `include/uapi/linux/gpid.h`.
 //!
-//! `tests/uapi.rs` compiles a C program against the header and checks every constant, size
-//! and offset here against it, so the two cannot drift.
+//! `tests/uapi.rs` compiles a C program against the header and checks every constant, size,
+//! offset and field signedness here against it, and checks that the C program covers every
+//! `#define` and struct field of the header, so the two cannot drift.
 
 /// `GPID_ABI_VERSION`.
 pub const GPID_ABI_VERSION: u32 = 1;
@@ -10,14 +11,27 @@ pub const GPID_DEVICE_PATH: &str = "/dev/gpid";
 /// `GPID_IOC_MAGIC`.
 pub const GPID_IOC_MAGIC: u32 = 0xB9;
 
+/// `GPID_FEATURE_GLOBAL_PIDS`: encode/decode, namespace registry.
+pub const GPID_FEATURE_GLOBAL_PIDS: u64 = 1 << 0;
+/// `GPID_FEATURE_ROBUST_FUTEX`: translating robust-list walker.
+pub const GPID_FEATURE_ROBUST_FUTEX: u64 = 1 << 1;
+/// `GPID_FEATURE_SIGQUEUE`: explicit signal queueing ioctl.
+pub const GPID_FEATURE_SIGQUEUE: u64 = 1 << 2;
+/// `GPID_FEATURE_SIGNAL_FIXUP`: transparent si_pid translation.
+pub const GPID_FEATURE_SIGNAL_FIXUP: u64 = 1 << 3;
+/// `GPID_FEATURE_MSQ`: SysV message queue identities.
+pub const GPID_FEATURE_MSQ: u64 = 1 << 4;
+/// `GPID_FEATURE_PEERCRED`: unix socket peer identities.
+pub const GPID_FEATURE_PEERCRED: u64 = 1 << 5;
+
 /// `GPID_FEATURE_*` bits with the names `/proc/gpid/features` uses.
 pub const GPID_FEATURES: &[(u64, &str)] = &[
-    (1 << 0, "global_pids"),
-    (1 << 1, "robust_futex"),
-    (1 << 2, "sigqueue"),
-    (1 << 3, "signal_fixup"),
-    (1 << 4, "msq"),
-    (1 << 5, "peercred"),
+    (GPID_FEATURE_GLOBAL_PIDS, "global_pids"),
+    (GPID_FEATURE_ROBUST_FUTEX, "robust_futex"),
+    (GPID_FEATURE_SIGQUEUE, "sigqueue"),
+    (GPID_FEATURE_SIGNAL_FIXUP, "signal_fixup"),
+    (GPID_FEATURE_MSQ, "msq"),
+    (GPID_FEATURE_PEERCRED, "peercred"),
 ];
 
 /// `struct gpid_version`.
@@ -30,6 +44,152 @@ pub struct GpidVersion {
     pub pid_bits: u32,
     /// `features`.
     pub features: u64,
+}
+
+/// `GPID_MASK`: every gpid fits the futex TID mask.
+pub const GPID_MASK: u32 = 0x3fff_ffff;
+/// `GPID_MAX_LEVELS` (`MAX_PID_NS_LEVEL`).
+pub const GPID_MAX_LEVELS: u32 = 32;
+/// `GPID_BATCH_MAX`: most values one `GPID_IOC_DECODE_BATCH` takes.
+pub const GPID_BATCH_MAX: u32 = 4096;
+
+/// `struct gpid_self`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidSelf {
+    /// `tid`: canonical gpid of the calling thread.
+    pub tid: u32,
+    /// `tgid`: canonical gpid of its thread group.
+    pub tgid: u32,
+    /// `nsid`: nsid of the caller's PID namespace.
+    pub nsid: u32,
+    /// `level`: level of that namespace.
+    pub level: u32,
+}
+
+/// `GPID_ENCODE_TGID`.
+pub const GPID_ENCODE_TGID: u32 = 1 << 0;
+
+/// `struct gpid_encode`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidEncode {
+    /// `pid` (in).
+    pub pid: i32,
+    /// `flags` (in): `GPID_ENCODE_*`.
+    pub flags: u32,
+    /// `gpid` (out).
+    pub gpid: u32,
+    /// `reserved`: must be 0.
+    pub reserved: u32,
+}
+
+/// `struct gpid_decode`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidDecode {
+    /// `gpid` (in).
+    pub gpid: u32,
+    /// `flags` (in): must be 0.
+    pub flags: u32,
+    /// `pid` (out).
+    pub pid: i32,
+    /// `reserved`: must be 0.
+    pub reserved: u32,
+}
+
+/// `struct gpid_decode_batch`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidDecodeBatch {
+    /// `gpids`: user pointer to `count` `u32`.
+    pub gpids: u64,
+    /// `pids`: user pointer to `count` `i32` results.
+    pub pids: u64,
+    /// `count`: 1..=`GPID_BATCH_MAX`.
+    pub count: u32,
+    /// `flags`: must be 0.
+    pub flags: u32,
+}
+
+/// `struct gpid_levels`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpidLevels {
+    /// `pid` (in).
+    pub pid: i32,
+    /// `flags` (in): `GPID_ENCODE_*`.
+    pub flags: u32,
+    /// `count` (out).
+    pub count: u32,
+    /// `reserved`: must be 0.
+    pub reserved: u32,
+    /// `gpids` (out).
+    pub gpids: [u32; GPID_MAX_LEVELS as usize],
+}
+
+impl Default for GpidLevels {
+    fn default() -> Self {
+        Self {
+            pid: 0,
+            flags: 0,
+            count: 0,
+            reserved: 0,
+            gpids: [0; GPID_MAX_LEVELS as usize],
+        }
+    }
+}
+
+/// `GPID_POLICY_EXPORT`.
+pub const GPID_POLICY_EXPORT: u32 = 1 << 0;
+/// `GPID_NS_LIVE`.
+pub const GPID_NS_LIVE: u32 = 1 << 0;
+
+/// `struct gpid_ns_info`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidNsInfo {
+    /// `nsid` (in; 0: the caller's namespace).
+    pub nsid: u32,
+    /// `flags`: must be 0.
+    pub flags: u32,
+    /// `level` (out).
+    pub level: u32,
+    /// `parent_nsid` (out).
+    pub parent_nsid: u32,
+    /// `ino` (out).
+    pub ino: u64,
+    /// `generation` (out).
+    pub generation: u32,
+    /// `policy` (out): `GPID_POLICY_*`.
+    pub policy: u32,
+    /// `state` (out): `GPID_NS_*`.
+    pub state: u32,
+    /// `reserved`: must be 0.
+    pub reserved: u32,
+}
+
+/// `GPID_NS_SET_NSID`.
+pub const GPID_NS_SET_NSID: u32 = 1 << 0;
+/// `GPID_NS_SET_POLICY`.
+pub const GPID_NS_SET_POLICY: u32 = 1 << 1;
+
+/// `struct gpid_ns_set`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidNsSet {
+    /// `pid` (in; 0: the caller).
+    pub pid: i32,
+    /// `flags` (in): `GPID_NS_SET_*`.
+    pub flags: u32,
+    /// `nsid` (in/out).
+    pub nsid: u32,
+    /// `policy` (in).
+    pub policy: u32,
+    /// `generation` (out).
+    pub generation: u32,
+    /// `reserved`: must be 0.
+    pub reserved: u32,
 }
 
 const IOC_NRBITS: u32 = 8;
@@ -54,6 +214,11 @@ pub const fn ior<T>(nr: u32) -> u32 {
     ioc(IOC_READ, nr, core::mem::size_of::<T>())
 }
 
+/// `_IOW(GPID_IOC_MAGIC, nr, T)`.
+pub const fn iow<T>(nr: u32) -> u32 {
+    ioc(IOC_WRITE, nr, core::mem::size_of::<T>())
+}
+
 /// `_IOWR(GPID_IOC_MAGIC, nr, T)`.
 pub const fn iowr<T>(nr: u32) -> u32 {
     ioc(IOC_READ | IOC_WRITE, nr, core::mem::size_of::<T>())
@@ -61,3 +226,37 @@ pub const fn iowr<T>(nr: u32) -> u32 {
 
 /// `GPID_IOC_VERSION`.
 pub const GPID_IOC_VERSION: u32 = ior::<GpidVersion>(0x00);
+/// `GPID_IOC_SELF`.
+pub const GPID_IOC_SELF: u32 = ior::<GpidSelf>(0x01);
+/// `GPID_IOC_ENCODE`.
+pub const GPID_IOC_ENCODE: u32 = iowr::<GpidEncode>(0x02);
+/// `GPID_IOC_DECODE`.
+pub const GPID_IOC_DECODE: u32 = iowr::<GpidDecode>(0x03);
+/// `GPID_IOC_DECODE_BATCH`.
+pub const GPID_IOC_DECODE_BATCH: u32 = iow::<GpidDecodeBatch>(0x04);
+/// `GPID_IOC_LEVELS`.
+pub const GPID_IOC_LEVELS: u32 = iowr::<GpidLevels>(0x05);
+/// `GPID_IOC_NS_INFO`.
+pub const GPID_IOC_NS_INFO: u32 = iowr::<GpidNsInfo>(0x06);
+/// `GPID_IOC_NS_SET`.
+pub const GPID_IOC_NS_SET: u32 = iowr::<GpidNsSet>(0x07);
+
+/// `struct gpid_robust_register`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidRobustRegister {
+    /// `flags` (in): must be 0.
+    pub flags: u32,
+    /// `owner` (out): the owner value the thread writes into futex words.
+    pub owner: u32,
+}
+
+/// `_IO(GPID_IOC_MAGIC, nr)`.
+pub const fn io(nr: u32) -> u32 {
+    ioc(0, nr, 0)
+}
+
+/// `GPID_IOC_ROBUST_REGISTER`.
+pub const GPID_IOC_ROBUST_REGISTER: u32 = iowr::<GpidRobustRegister>(0x10);
+/// `GPID_IOC_ROBUST_UNREGISTER`.
+pub const GPID_IOC_ROBUST_UNREGISTER: u32 = io(0x11);

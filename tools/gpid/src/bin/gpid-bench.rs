@@ -1,44 +1,846 @@
 //! gpid-bench: micro-benchmarks run inside the guest, each against the stock kernel's nearest
 //! equivalent measured in the same boot. Prints `benchmark  stock  gpid  ratio` rows
-//! (nanoseconds per operation, median of several rounds).
+//! (nanoseconds per operation, median of 7 rounds, stock and gpid rounds alternating; ratio =
+//! gpid / stock, so 0.1 means gpid is 10x faster), then a scaling table (`base  scaled
+//! ratio`) of decode with many namespaces and many tasks, whose ratio compares the two as
+//! multiples of getppid timed alongside each, since they are measured at different times.
+//!
+//! usage: gpid-bench [ITERS] [--namespaces N] [--tasks N]
+//!   ITERS           calls per round (default: calibrated to about 20 ms per round)
+//!   --namespaces N  live PID namespaces for the scaling row (default 255, capped at max_nsid)
+//!   --tasks N       tasks for the scaling row (default 30000, capped by free memory)
+//!
+//! Needs root (it creates PID namespaces and raises threads-max and max_map_count for the
+//! duration). Every child it creates is killed and reaped before it exits, and every child
+//! dies with it if it is killed (PR_SET_PDEATHSIG).
 
-use std::time::Instant;
+use gpid::{describe, Device};
+use std::ffi::CString;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 7;
+/// Per-round time when ITERS is not given: long enough to dwarf the clock, short enough that
+/// the slow /proc routes under TCG keep the whole run within a minute or two.
+const ROUND_TARGET: Duration = Duration::from_millis(20);
+const BATCH: usize = 1024;
 
-/// Median nanoseconds per call of `op` over `ROUNDS` rounds of `iters` calls.
-fn ns_per_op(iters: u32, mut op: impl FnMut()) -> f64 {
-    let mut samples: Vec<f64> = (0..ROUNDS)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..iters {
-                op();
-            }
-            t.elapsed().as_nanos() as f64 / f64::from(iters)
+/// `NS_GET_PID_FROM_PIDNS` (`_IOR(NSIO, 0x6, int)`, NSIO 0xb7; Linux 6.11): on an nsfs fd of a
+/// PID namespace, takes a PID *in that namespace* as the argument value and returns the
+/// task's PID in the caller's namespace.
+const NS_GET_PID_FROM_PIDNS: libc::c_ulong = (2 << 30) | (4 << 16) | (0xb7 << 8) | 0x6;
+
+struct Timer {
+    iters: Option<u32>,
+}
+
+impl Timer {
+    /// Median nanoseconds per call of `op` over `ROUNDS` rounds, after one discarded round
+    /// (caches, page faults and the first binding of an nsid are not what is measured).
+    fn ns_per_op(&self, mut op: impl FnMut()) -> f64 {
+        let iters = self.iters.unwrap_or_else(|| calibrate(&mut op));
+        round(&mut op, iters);
+        median((0..ROUNDS).map(|_| round(&mut op, iters)).collect())
+    }
+
+    /// `stock` and `gpid` timed in alternating rounds, so that a change in the machine's load
+    /// (TCG on shared cores) hits both sides of a row alike. Returns (stock, gpid) medians;
+    /// the gpid side is called once first, so that a failing ioctl is reported as such
+    /// instead of being timed.
+    fn compare<T>(
+        &self,
+        mut stock: impl FnMut(),
+        mut gpid: impl FnMut() -> io::Result<T>,
+    ) -> (io::Result<f64>, io::Result<f64>) {
+        if let Err(e) = gpid() {
+            return (Ok(self.ns_per_op(stock)), Err(e));
+        }
+        let mut gpid = || {
+            std::hint::black_box(gpid().ok());
+        };
+        let is = self.iters.unwrap_or_else(|| calibrate(&mut stock));
+        let ig = self.iters.unwrap_or_else(|| calibrate(&mut gpid));
+        round(&mut stock, is);
+        round(&mut gpid, ig);
+        let (mut s, mut g) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            s.push(round(&mut stock, is));
+            g.push(round(&mut gpid, ig));
+        }
+        (Ok(median(s)), Ok(median(g)))
+    }
+
+    /// `op` and getppid in alternating rounds: (op, getppid) medians. The scaling rows are
+    /// measured minutes apart, so each carries its own reference to cancel drift in machine
+    /// speed (TCG, cores shared with other work).
+    fn against_getppid<T>(&self, op: impl FnMut() -> io::Result<T>) -> io::Result<Sample> {
+        let (reference, op) = self.compare(getppid, op);
+        Ok(Sample {
+            op: op?,
+            reference: reference?,
         })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[ROUNDS / 2]
+    }
 }
 
-fn row(name: &str, stock: f64, gpid: f64) {
-    println!("{name:<40} {stock:>10.1} {gpid:>10.1} {:>8.2}", gpid / stock);
+/// A scaling measurement with its interleaved getppid reference.
+struct Sample {
+    op: f64,
+    reference: f64,
 }
 
-fn main() -> std::io::Result<()> {
-    let iters: u32 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000);
-    let dev = gpid::Device::open()?;
-    println!("{:<40} {:>10} {:>10} {:>8}", "benchmark (ns/op)", "stock", "gpid", "ratio");
-    let stock = ns_per_op(iters, || {
-        // SAFETY: getppid has no preconditions.
-        std::hint::black_box(unsafe { libc::getppid() });
+/// A scaling row: raw base and scaled ns/op; the ratio compares them as multiples of getppid.
+fn scaling_row(name: &str, base: &io::Result<Sample>, scaled: &io::Result<Sample>) {
+    match (base, scaled) {
+        (Ok(b), Ok(s)) => {
+            let ratio = (s.op / s.reference) / (b.op / b.reference);
+            println!(
+                "{name:<54} {:>10.1} {:>10.1} {:>8}",
+                b.op,
+                s.op,
+                fmt_ratio(ratio)
+            );
+        }
+        _ => row(
+            name,
+            base.as_ref().map(|b| b.op).map_err(clone_err),
+            scaled.as_ref().map(|s| s.op).map_err(clone_err),
+        ),
+    }
+}
+
+/// Nanoseconds per call of one round of `iters` calls.
+fn round(op: &mut impl FnMut(), iters: u32) -> f64 {
+    let t = Instant::now();
+    for _ in 0..iters {
+        op();
+    }
+    t.elapsed().as_nanos() as f64 / f64::from(iters)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Iterations that take about `ROUND_TARGET`.
+fn calibrate(op: &mut impl FnMut()) -> u32 {
+    let mut n: u32 = 1;
+    loop {
+        let t = Instant::now();
+        for _ in 0..n {
+            op();
+        }
+        let el = t.elapsed();
+        if el >= ROUND_TARGET / 8 || n >= 1 << 24 {
+            let per = el.as_nanos().max(1) as f64 / f64::from(n);
+            return (ROUND_TARGET.as_nanos() as f64 / per).clamp(1.0, 1e8) as u32;
+        }
+        n *= 4;
+    }
+}
+
+fn fmt_ratio(r: f64) -> String {
+    // Three decimals below 0.1, so "10x faster" is readable off the column.
+    if r < 0.1 {
+        format!("{r:.3}")
+    } else {
+        format!("{r:.2}")
+    }
+}
+
+fn header(what: &str, a: &str, b: &str) {
+    println!("{what:<54} {a:>10} {b:>10} {:>8}", "ratio");
+}
+
+/// One row; an unavailable side shows `n/a` and the reason at the end of the line.
+fn row(name: &str, a: io::Result<f64>, b: io::Result<f64>) {
+    let cell = |r: &io::Result<f64>| match r {
+        Ok(v) => format!("{v:.1}"),
+        Err(_) => "n/a".to_string(),
+    };
+    let ratio = match (&a, &b) {
+        (Ok(a), Ok(b)) => fmt_ratio(b / a),
+        _ => String::new(),
+    };
+    let why = match (&a, &b) {
+        // The errno name alone keeps the row on one line.
+        (Err(e), _) | (_, Err(e)) => match gpid::Errno::of(e).and_then(gpid::Errno::name) {
+            Some(name) => format!("  ({name})"),
+            None => format!("  ({})", describe(e)),
+        },
+        _ => String::new(),
+    };
+    println!(
+        "{name:<54} {:>10} {:>10} {ratio:>8}{why}",
+        cell(&a),
+        cell(&b)
+    );
+}
+
+fn getppid() {
+    // SAFETY: getppid has no preconditions.
+    std::hint::black_box(unsafe { libc::getppid() });
+}
+
+fn last_err<T>() -> io::Result<T> {
+    Err(io::Error::last_os_error())
+}
+
+/// The stock route to "PID `nr` of the namespace `/proc/HOST/ns/pid` names, in my namespace":
+/// open the nsfs file, NS_GET_PID_FROM_PIDNS, close.
+fn nsfs_translate(ns_path: &CString, nr: i32) -> io::Result<i32> {
+    // SAFETY: a NUL-terminated path; the fd is closed below on every path.
+    let fd = unsafe { libc::open(ns_path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return last_err();
+    }
+    let r = nsfs_ioctl(fd, nr);
+    // SAFETY: `fd` is ours.
+    unsafe { libc::close(fd) };
+    r
+}
+
+fn nsfs_ioctl(fd: libc::c_int, nr: i32) -> io::Result<i32> {
+    // SAFETY: NS_GET_PID_FROM_PIDNS takes its argument by value, no memory is touched.
+    let r = unsafe { libc::ioctl(fd, NS_GET_PID_FROM_PIDNS as _, nr as libc::c_ulong) };
+    if r < 0 {
+        last_err()
+    } else {
+        Ok(r)
+    }
+}
+
+/// Reads a small /proc file into `buf` with raw syscalls (no allocation, so the stock route is
+/// timed at its cheapest); returns the bytes read.
+fn read_small(path: &CString, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: a NUL-terminated path; the fd is closed below on every path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return last_err();
+    }
+    let mut len = 0;
+    let r = loop {
+        // SAFETY: writes at most `buf.len() - len` bytes into `buf[len..]`.
+        let n = unsafe { libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
+        match n {
+            0 => break Ok(len),
+            n if n < 0 => break last_err(),
+            n => len += n as usize,
+        }
+        if len == buf.len() {
+            break Ok(len);
+        }
+    };
+    // SAFETY: `fd` is ours.
+    unsafe { libc::close(fd) };
+    r
+}
+
+/// The `NSpid:` line of a /proc/PID/status as (first, last): the PID in the reader's
+/// namespace and in the task's own.
+fn parse_nspid(status: &[u8]) -> Option<(i32, i32)> {
+    let text = std::str::from_utf8(status).ok()?;
+    let line = text.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+    let mut nums = line.split_whitespace().map(|n| n.parse::<i32>().ok());
+    let first = nums.next()??;
+    let last = nums.next_back().unwrap_or(Some(first))?;
+    Some((first, last))
+}
+
+fn cpath(s: String) -> CString {
+    CString::new(s).expect("a path without NUL")
+}
+
+/// The stock route when only (namespace, PID in it) is known: walk /proc for a process of
+/// that namespace whose innermost NSpid is `nr`.
+fn proc_scan(ns_ino: u64, nr: i32, buf: &mut [u8]) -> Option<i32> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        match std::fs::metadata(format!("/proc/{pid}/ns/pid")) {
+            Ok(m) if m.ino() == ns_ino => {}
+            _ => continue,
+        }
+        let n = read_small(&cpath(format!("/proc/{pid}/status")), buf).ok()?;
+        if parse_nspid(&buf[..n]).is_some_and(|(_, last)| last == nr) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+/// Processes that are each PID 1 of their own new PID namespace, asleep until killed.
+struct NsInits {
+    pids: Vec<libc::pid_t>,
+}
+
+impl NsInits {
+    fn spawn(&mut self) -> io::Result<libc::pid_t> {
+        // A raw clone, not fork(): CLONE_NEWPID makes the child PID 1 of a new namespace
+        // without touching this process's own pid_ns_for_children, so it can be repeated.
+        // SAFETY: no CLONE_VM, so the child runs on a copy of our memory, like after fork().
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
+        };
+        if r < 0 {
+            return last_err();
+        }
+        if r == 0 {
+            // The child: only async-signal-safe calls. It dies with the bench even if the
+            // bench is killed (its parent is invisible from here, so no getppid() race check;
+            // the window before prctl is a few instructions after clone).
+            // SAFETY: plain syscalls.
+            unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                loop {
+                    libc::pause();
+                }
+            }
+        }
+        let pid = r as libc::pid_t;
+        self.pids.push(pid);
+        Ok(pid)
+    }
+
+    fn kill_all(&mut self) {
+        for &pid in &self.pids {
+            // SAFETY: our own children, not yet reaped, so the PIDs cannot have been reused.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        for pid in self.pids.drain(..) {
+            // SAFETY: reaps our own child.
+            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        }
+    }
+}
+
+impl Drop for NsInits {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// Threads of this process asleep in park(), to load the kernel's PID tables.
+struct Sleepers {
+    stop: Arc<AtomicBool>,
+    handles: Vec<JoinHandle<()>>,
+    newest_tid: libc::pid_t,
+}
+
+impl Sleepers {
+    fn new() -> Self {
+        Self {
+            stop: Arc::new(AtomicBool::new(false)),
+            handles: Vec::new(),
+            newest_tid: 0,
+        }
+    }
+
+    /// Adds threads until the system has `target` tasks, memory runs low or the kernel says
+    /// no; returns the system's task count reached.
+    fn grow_to(&mut self, target: usize) -> usize {
+        let (tx, rx) = mpsc::channel();
+        loop {
+            let now = system_tasks().unwrap_or(0);
+            if now >= target || low_memory() {
+                return now;
+            }
+            let chunk = (target - now).min(256);
+            let mut started = 0;
+            for _ in 0..chunk {
+                let stop = Arc::clone(&self.stop);
+                let tx = tx.clone();
+                let spawned = std::thread::Builder::new()
+                    .stack_size(16 * 1024)
+                    .spawn(move || {
+                        // SAFETY: gettid has no preconditions.
+                        let _ = tx.send(unsafe { libc::gettid() });
+                        drop(tx);
+                        while !stop.load(Ordering::Acquire) {
+                            std::thread::park();
+                        }
+                    });
+                match spawned {
+                    Ok(h) => {
+                        self.handles.push(h);
+                        started += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+            // Wait until every new thread runs, so that it is counted and has its TID.
+            for tid in rx.iter().take(started) {
+                self.newest_tid = self.newest_tid.max(tid);
+            }
+            if started < chunk {
+                return system_tasks().unwrap_or(0);
+            }
+        }
+    }
+}
+
+impl Drop for Sleepers {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        for h in &self.handles {
+            h.thread().unpark();
+        }
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+/// All tasks (threads) in the system: the denominator of /proc/loadavg's fourth field.
+fn system_tasks() -> Option<usize> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    s.split_whitespace().nth(3)?.split_once('/')?.1.parse().ok()
+}
+
+fn meminfo_kb(key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = s
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?;
+    line.split_whitespace().next()?.parse().ok()
+}
+
+/// Below a reserve of 1/8 of RAM the next threads could wake the OOM killer instead.
+fn low_memory() -> bool {
+    match (meminfo_kb("MemAvailable"), meminfo_kb("MemTotal")) {
+        (Some(avail), Some(total)) => avail < (total / 8).max(64 * 1024),
+        _ => true,
+    }
+}
+
+/// A sysctl raised for the run and put back afterwards.
+struct Sysctl {
+    path: &'static str,
+    old: Option<String>,
+}
+
+impl Sysctl {
+    fn at_least(path: &'static str, want: u64) -> Self {
+        let old = std::fs::read_to_string(path).ok();
+        let cur: u64 = old
+            .as_deref()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if cur < want && std::fs::write(path, want.to_string()).is_ok() {
+            return Self { path, old };
+        }
+        Self { path, old: None }
+    }
+}
+
+impl Drop for Sysctl {
+    fn drop(&mut self) {
+        if let Some(old) = &self.old {
+            let _ = std::fs::write(self.path, old.trim());
+        }
+    }
+}
+
+/// Live namespaces in /proc/gpid/namespaces (`nsid generation level parent ino live policy`).
+fn live_namespaces() -> Option<usize> {
+    let s = std::fs::read_to_string("/proc/gpid/namespaces").ok()?;
+    Some(
+        s.lines()
+            .skip(1)
+            .filter(|l| l.split_whitespace().nth(5) == Some("1"))
+            .count(),
+    )
+}
+
+fn count_or_q(n: Option<usize>) -> String {
+    n.map_or_else(|| "?".into(), |n| n.to_string())
+}
+
+struct Args {
+    iters: Option<u32>,
+    namespaces: usize,
+    tasks: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        iters: None,
+        namespaces: 255,
+        tasks: 30_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut num = |what: &str| -> Result<usize, String> {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or(format!("{what} needs a number"))
+        };
+        match arg.as_str() {
+            "--namespaces" => a.namespaces = num("--namespaces")?,
+            "--tasks" => a.tasks = num("--tasks")?,
+            "-h" | "--help" => return Err(String::new()),
+            s => {
+                a.iters = Some(
+                    s.parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or(format!("bad ITERS '{s}'"))?,
+                )
+            }
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("gpid-bench: {msg}");
+            }
+            eprintln!("usage: gpid-bench [ITERS] [--namespaces N] [--tasks N]");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("gpid-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs every benchmark; Ok(false) when a gpid answer disagreed with the stock one.
+fn run(args: &Args) -> Result<bool, String> {
+    let t = Timer { iters: args.iters };
+    let dev = Device::open().map_err(|e| format!("/dev/gpid: {}", describe(&e)))?;
+    let v = dev
+        .version()
+        .map_err(|e| format!("version: {}", describe(&e)))?;
+    let bits = v.pid_bits;
+    let mut agree = true;
+    let mut check = |what: &str, ok: bool| {
+        if !ok {
+            eprintln!("gpid-bench: MISMATCH: {what}");
+            agree = false;
+        }
+    };
+    let global = v.features & gpid::uapi::GPID_FEATURE_GLOBAL_PIDS != 0;
+    if !global {
+        println!("note: global_pids is not active in this module; gpid rows show n/a");
+    }
+
+    // Measured before any namespace is created, so that the registry holds as few as it can.
+    let me = dev.self_ids();
+    let base_ns = live_namespaces();
+    let base_ns_decode = t.against_getppid(|| {
+        me.as_ref()
+            .map_err(clone_err)
+            .and_then(|s| dev.decode(s.tgid))
     });
-    let gpid = ns_per_op(iters, || {
-        std::hint::black_box(dev.version().ok());
+
+    header("benchmark (ns/op)", "stock", "gpid");
+    let (a, b) = t.compare(getppid, || dev.version());
+    row("version ioctl vs getppid", a, b);
+    let getpid = || {
+        // SAFETY: getpid has no preconditions.
+        std::hint::black_box(unsafe { libc::getpid() });
+    };
+    let (a, b) = t.compare(getpid, || dev.self_ids());
+    row("self vs getpid", a, b);
+    let (a, b) = t.compare(getppid, || dev.encode(0, false));
+    row("encode (self) vs getppid", a, b);
+    let my_pid = std::process::id() as i32;
+    let my_gpid = me.as_ref().map(|s| s.tgid).unwrap_or(0);
+    if me.is_ok() {
+        check(
+            "decode(self tgid) == getpid()",
+            dev.decode(my_gpid).ok() == Some(my_pid),
+        );
+    }
+    let (a, b) = t.compare(getppid, || {
+        me.as_ref()
+            .map_err(clone_err)
+            .and_then(|_| dev.decode(my_gpid))
     });
-    row("version ioctl vs getppid", stock, gpid);
-    Ok(())
+    row("decode (own namespace) vs getppid", a, b);
+
+    // A task in a child namespace: PID 1 there, `child` here. Every route below must answer
+    // `child` from (its namespace, 1).
+    let mut inits = NsInits { pids: Vec::new() };
+    let child = inits
+        .spawn()
+        .map_err(|e| format!("clone(CLONE_NEWPID): {}", describe(&e)))?;
+    let ns_path = cpath(format!("/proc/{child}/ns/pid"));
+    let status_path = cpath(format!("/proc/{child}/status"));
+    let ns_ino = std::fs::metadata(format!("/proc/{child}/ns/pid"))
+        .map_err(|e| e.to_string())?
+        .ino();
+    let child_gpid = dev.encode(child, false);
+    if let Ok(g) = child_gpid {
+        check("child gpid is (nsid, 1)", gpid::split(g, bits).1 == 1);
+        check(
+            "decode(child gpid) == child",
+            dev.decode(g).ok() == Some(child),
+        );
+    }
+    let child_ns = live_namespaces();
+    let decode_child = || {
+        child_gpid
+            .as_ref()
+            .map_err(clone_err)
+            .and_then(|&g| dev.decode(g))
+    };
+    let child_decode = t.against_getppid(decode_child);
+
+    check(
+        "NS_GET_PID_FROM_PIDNS(1) == child",
+        nsfs_translate(&ns_path, 1).ok() == Some(child),
+    );
+    let (a, b) = t.compare(
+        || {
+            std::hint::black_box(nsfs_translate(&ns_path, 1).ok());
+        },
+        decode_child,
+    );
+    row("decode vs open ns/pid+NS_GET_PID_FROM_PIDNS+close", a, b);
+    // SAFETY: a NUL-terminated path; closed below.
+    let ns_fd = unsafe { libc::open(ns_path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if ns_fd >= 0 {
+        let (a, b) = t.compare(
+            || {
+                std::hint::black_box(nsfs_ioctl(ns_fd, 1).ok());
+            },
+            decode_child,
+        );
+        // SAFETY: our fd.
+        unsafe { libc::close(ns_fd) };
+        row("decode vs NS_GET_PID_FROM_PIDNS (fd kept open)", a, b);
+    }
+
+    let mut buf = vec![0u8; 4096];
+    let n = read_small(&status_path, &mut buf).map_err(|e| describe(&e))?;
+    check(
+        "/proc/child/status NSpid == child 1",
+        parse_nspid(&buf[..n]) == Some((child, 1)),
+    );
+    let nspid = |buf: &mut [u8]| {
+        let n = read_small(&status_path, buf).unwrap_or(0);
+        std::hint::black_box(parse_nspid(&buf[..n]));
+    };
+    let (a, b) = t.compare(|| nspid(&mut buf), decode_child);
+    row("decode vs read+parse /proc/PID/status NSpid", a, b);
+    check(
+        "/proc scan finds child",
+        proc_scan(ns_ino, 1, &mut buf) == Some(child),
+    );
+    let procs = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_str()
+                        .is_some_and(|s| s.parse::<u32>().is_ok())
+                })
+                .count()
+        })
+        .ok();
+    let (a, b) = t.compare(
+        || {
+            std::hint::black_box(proc_scan(ns_ino, 1, &mut buf));
+        },
+        decode_child,
+    );
+    row(
+        &format!(
+            "decode vs /proc scan for (ns ino, NSpid) ({} procs)",
+            count_or_q(procs)
+        ),
+        a,
+        b,
+    );
+    // LEVELS is NSpid's exact counterpart: the task's PID at every level the caller sees.
+    if let Ok(l) = dev.levels(child, false) {
+        check(
+            "levels(child) has 2 entries ending in child",
+            l.len() == 2 && gpid::split(l[1], bits).1 == child as u32,
+        );
+    }
+    let (a, b) = t.compare(|| nspid(&mut buf), || dev.levels(child, false));
+    row("levels vs read+parse /proc/PID/status NSpid", a, b);
+
+    // Batch: the same values as single decodes, per value.
+    if let (Ok(s), Ok(c)) = (&me, &child_gpid) {
+        let values: Vec<u32> = (0..BATCH)
+            .map(|i| if i.is_multiple_of(2) { s.tgid } else { *c })
+            .collect();
+        let mut pids = vec![0i32; BATCH];
+        if dev.decode_batch_into(&values, &mut pids).is_ok() {
+            let want = |i: usize| if i.is_multiple_of(2) { my_pid } else { child };
+            check(
+                "batch decode == single decodes",
+                pids.iter().enumerate().all(|(i, &p)| p == want(i)),
+            );
+        }
+        let mut i = 0;
+        let (a, b) = t.compare(
+            || {
+                i = (i + 1) % BATCH;
+                std::hint::black_box(dev.decode(values[i]).ok());
+            },
+            || dev.decode_batch_into(&values, &mut pids),
+        );
+        row(
+            &format!("batch decode of {BATCH}, per value vs decode"),
+            a,
+            b.map(|ns| ns / BATCH as f64),
+        );
+    } else if let Err(e) = me.as_ref().and(child_gpid.as_ref()) {
+        row(
+            &format!("batch decode of {BATCH}, per value vs decode"),
+            Err(clone_err(e)),
+            Err(clone_err(e)),
+        );
+    }
+
+    // Scaling: the same decode with many live namespaces, then with many tasks.
+    println!();
+    header("scaling: decode (ns/op)", "base", "scaled");
+    let max_ns = (gpid::max_nsid(bits) as usize).min(args.namespaces);
+    let mut spawn_err = None;
+    let mut newest_gpid = child_gpid.as_ref().ok().copied();
+    while live_namespaces().map_or(inits.pids.len() + 1, |n| n) < max_ns {
+        let Ok(pid) = inits.spawn().map_err(|e| spawn_err = Some(e)) else {
+            break;
+        };
+        // Binding happens on first use; encoding is that use.
+        match dev.encode(pid, false) {
+            Ok(g) => newest_gpid = Some(g),
+            // Without global PIDs the namespaces are still made, so the rest is exercised.
+            Err(_) if !global => {}
+            Err(e) => {
+                spawn_err = Some(e);
+                break;
+            }
+        }
+    }
+    if let Some(e) = &spawn_err {
+        eprintln!(
+            "gpid-bench: stopped adding namespaces at {}: {}",
+            inits.pids.len(),
+            describe(e)
+        );
+    }
+    let many_ns = live_namespaces();
+    let scaled_own = t.against_getppid(|| {
+        me.as_ref()
+            .map_err(clone_err)
+            .and_then(|s| dev.decode(s.tgid))
+    });
+    scaling_row(
+        &format!(
+            "own-ns gpid, {} vs {} live namespaces",
+            count_or_q(base_ns),
+            count_or_q(many_ns)
+        ),
+        &base_ns_decode,
+        &scaled_own,
+    );
+    let scaled_child = match newest_gpid {
+        Some(g) => t.against_getppid(|| dev.decode(g)),
+        None => Err(io::Error::from_raw_os_error(libc::ENOTTY)),
+    };
+    scaling_row(
+        &format!(
+            "child-ns gpid, {} vs {} live namespaces",
+            count_or_q(child_ns),
+            count_or_q(many_ns)
+        ),
+        &child_decode,
+        &scaled_child,
+    );
+    inits.kill_all();
+
+    // Raised for the run only: 1 GiB of RAM gives threads-max ~8k, and each thread takes a
+    // few mappings (stack, guard, signal stack).
+    let _threads_max = Sysctl::at_least("/proc/sys/kernel/threads-max", args.tasks as u64 + 4096);
+    let _map_count = Sysctl::at_least("/proc/sys/vm/max_map_count", 5 * args.tasks as u64 + 16384);
+    let mut sleepers = Sleepers::new();
+    let small_target = 1000.min(args.tasks);
+    let small = sleepers.grow_to(small_target);
+    let decode_newest = |tid: libc::pid_t| -> io::Result<Sample> {
+        let g = dev.encode(tid, false)?;
+        t.against_getppid(|| dev.decode(g))
+    };
+    let small_ns = decode_newest(sleepers.newest_tid);
+    let big = sleepers.grow_to(args.tasks);
+    if big < args.tasks {
+        eprintln!(
+            "gpid-bench: stopped at {big} tasks of {} (memory or kernel limit; MemAvailable {} kB)",
+            args.tasks,
+            meminfo_kb("MemAvailable").unwrap_or(0)
+        );
+    }
+    let big_ns = decode_newest(sleepers.newest_tid);
+    scaling_row(
+        &format!("newest thread's gpid, {small} vs {big} tasks"),
+        &small_ns,
+        &big_ns,
+    );
+    drop(sleepers);
+    println!("(scaling ratio: scaled/base, each as a multiple of getppid timed alongside it)");
+    Ok(agree)
+}
+
+fn clone_err(e: &io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(n) => io::Error::from_raw_os_error(n),
+        None => io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nspid_first_and_last() {
+        let status = b"Name:\tsleep\nPid:\t93\nNSpid:\t93\t7\t1\nNSpgid:\t93\n";
+        assert_eq!(parse_nspid(status), Some((93, 1)));
+        assert_eq!(parse_nspid(b"NSpid:\t42\n"), Some((42, 42)));
+        assert_eq!(parse_nspid(b"Pid:\t42\n"), None);
+        assert_eq!(parse_nspid(b"NSpid:\tx\n"), None);
+    }
+
+    #[test]
+    fn ratio_shows_tenfold_speedups() {
+        assert_eq!(fmt_ratio(0.0612), "0.061");
+        assert_eq!(fmt_ratio(2.104), "2.10");
+    }
+
+    #[test]
+    fn nsfs_ioctl_number_matches_the_kernel_header() {
+        // _IOR(0xb7, 0x6, int) from include/uapi/linux/nsfs.h (Linux 6.11+).
+        assert_eq!(NS_GET_PID_FROM_PIDNS, 0x8004_b706);
+    }
 }

@@ -1,17 +1,55 @@
 //! gpidctl: command-line access to /dev/gpid.
 
+use gpid::{describe, display, split, Device, Errno};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: gpidctl [--json] COMMAND
+usage: gpidctl [--json] COMMAND [ARGS]
 
 commands:
-  version     ABI version, pid_bits and active features of the loaded module
-  help        this text
+  self                      gpids of gpidctl itself (thread and thread group), nsid and
+                            level of its PID namespace
+  encode [--tgid] PID       the canonical gpid of PID (a PID or TID in this namespace;
+                            0: gpidctl itself); --tgid: of its thread group instead
+  decode GPID...            the PID in this namespace of each GPID; fails (1) if any
+                            does not name a task visible here
+  levels [--tgid] PID       PID's gpid in every namespace from its own up to this one
+  ns [NSID]                 what the registry knows of namespace NSID (default: this one)
+  ns-set [--nsid N] [--export on|off] PID
+                            bind the PID namespace of PID to nsid N (checkpoint/restore;
+                            needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN) and/or set its
+                            export policy (needs CAP_SYS_ADMIN); at least one option
+  version                   ABI version, pid_bits and active features of the module
+  help                      this text
+
+A GPID is decimal, 0x hex, or NSID:NR. NSID and PID are decimal or 0x hex.
+gpids are shown as nsid:nr (0xHEX); nsid 0 means \"in the reader's own namespace\".
 
 options:
-  --json      machine-readable output
+  --json      one JSON object on stdout instead of text
+  -h, --help  this text
+
+exit status: 0 success, 1 an operation failed, 2 usage error
 ";
+
+/// Why a command did not succeed; decides the exit status.
+enum Failure {
+    /// Bad command line: exit 2 with the usage text.
+    Usage(String),
+    /// The operation failed: exit 1, the message already says what failed and why.
+    Failed(String),
+}
+
+type Outcome = Result<(), Failure>;
+
+fn usage(msg: impl Into<String>) -> Failure {
+    Failure::Usage(msg.into())
+}
+
+/// `gpidctl: WHAT: No such process (ESRCH)`.
+fn failed(what: impl std::fmt::Display, e: &std::io::Error) -> Failure {
+    Failure::Failed(format!("{what}: {}", describe(e)))
+}
 
 fn main() -> ExitCode {
     let mut json = false;
@@ -26,38 +64,438 @@ fn main() -> ExitCode {
             _ => rest.push(arg),
         }
     }
-    let result = match rest.first().map(String::as_str) {
-        Some("version") if rest.len() == 1 => version(json),
-        _ => {
-            eprint!("{USAGE}");
-            return ExitCode::from(2);
-        }
+    let Some((cmd, args)) = rest.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let out = Out { json };
+    let result = match cmd.as_str() {
+        "self" => no_args(args).and_then(|()| cmd_self(out)),
+        "encode" => cmd_encode(out, args),
+        "decode" => cmd_decode(out, args),
+        "levels" => cmd_levels(out, args),
+        "ns" => cmd_ns(out, args),
+        "ns-set" => cmd_ns_set(out, args),
+        "version" => no_args(args).and_then(|()| cmd_version(out)),
+        other => Err(usage(format!("unknown command '{other}'"))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("gpidctl: {e}");
+        Err(Failure::Failed(msg)) => {
+            eprintln!("gpidctl: {msg}");
             ExitCode::FAILURE
+        }
+        Err(Failure::Usage(msg)) => {
+            eprintln!("gpidctl: {msg}");
+            eprintln!("try 'gpidctl --help'");
+            ExitCode::from(2)
         }
     }
 }
 
-fn version(json: bool) -> std::io::Result<()> {
-    let v = gpid::Device::open()?.version()?;
-    let names = gpid::feature_names(v.features);
-    if json {
-        let list: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+/// Output mode, and the JSON shapes shared by the commands.
+#[derive(Clone, Copy)]
+struct Out {
+    json: bool,
+}
+
+/// A gpid as a JSON object: value, hex and both halves.
+fn json_gpid(gpid: u32, pid_bits: u32) -> String {
+    let (nsid, nr) = split(gpid, pid_bits);
+    format!("{{\"gpid\":{gpid},\"hex\":\"{gpid:#x}\",\"nsid\":{nsid},\"nr\":{nr}}}")
+}
+
+/// A JSON string literal: user input is echoed back, so it is escaped.
+fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// An errno as JSON members: `"errno":3,"error":"ESRCH","message":"No such process"`.
+fn json_errno(e: &std::io::Error) -> String {
+    match Errno::of(e) {
+        Some(errno) => format!(
+            "\"errno\":{},\"error\":{},\"message\":{}",
+            errno.0,
+            json_str(errno.name().unwrap_or("")),
+            json_str(&errno.description())
+        ),
+        None => format!("\"message\":{}", json_str(&e.to_string())),
+    }
+}
+
+fn no_args(args: &[String]) -> Outcome {
+    match args.first() {
+        None => Ok(()),
+        Some(a) => Err(usage(format!("unexpected argument '{a}'"))),
+    }
+}
+
+/// Parses a decimal or `0x` hex number.
+fn parse_num<T: TryFrom<u64>>(s: &str) -> Option<T> {
+    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
+        None => s.parse::<u64>().ok()?,
+    };
+    T::try_from(v).ok()
+}
+
+fn parse_pid(s: &str) -> Result<i32, Failure> {
+    parse_num(s).ok_or_else(|| usage(format!("'{s}' is not a PID")))
+}
+
+fn parse_nsid(s: &str) -> Result<u32, Failure> {
+    parse_num(s).ok_or_else(|| usage(format!("'{s}' is not an nsid")))
+}
+
+/// A GPID argument, parsed before the device is opened so that a typo is a usage error even
+/// without the module; `NSID:NR` needs the module's `pid_bits` to become a value.
+enum GpidArg {
+    Value(u32),
+    Qualified(u32, u32),
+}
+
+fn parse_gpid(s: &str) -> Result<GpidArg, Failure> {
+    let bad = || usage(format!("'{s}' is not a gpid (decimal, 0x hex or NSID:NR)"));
+    match s.split_once(':') {
+        Some((nsid, nr)) => Ok(GpidArg::Qualified(
+            parse_num(nsid).ok_or_else(bad)?,
+            parse_num(nr).ok_or_else(bad)?,
+        )),
+        None => parse_num(s).map(GpidArg::Value).ok_or_else(bad),
+    }
+}
+
+/// Splits `--tgid` off the arguments of `encode` and `levels`, which take exactly one PID.
+fn tgid_and_pid(args: &[String]) -> Result<(bool, i32), Failure> {
+    let mut tgid = false;
+    let mut pid = None;
+    for a in args {
+        match a.as_str() {
+            "--tgid" => tgid = true,
+            s if s.starts_with("--") => return Err(usage(format!("unknown option '{s}'"))),
+            s if pid.is_none() => pid = Some(parse_pid(s)?),
+            s => return Err(usage(format!("unexpected argument '{s}'"))),
+        }
+    }
+    Ok((tgid, pid.ok_or_else(|| usage("missing PID"))?))
+}
+
+fn open() -> Result<Device, Failure> {
+    Device::open().map_err(|e| failed(gpid::uapi::GPID_DEVICE_PATH, &e))
+}
+
+/// Opens the device and learns `pid_bits`, which every gpid display needs.
+fn open_with_bits() -> Result<(Device, u32), Failure> {
+    let dev = open()?;
+    let v = dev.version().map_err(|e| failed("version", &e))?;
+    Ok((dev, v.pid_bits))
+}
+
+fn cmd_self(out: Out) -> Outcome {
+    let (dev, bits) = open_with_bits()?;
+    let s = dev.self_ids().map_err(|e| failed("self", &e))?;
+    if out.json {
         println!(
-            "{{\"abi_version\":{},\"pid_bits\":{},\"features\":{},\"feature_names\":[{}]}}",
+            "{{\"tid\":{},\"tgid\":{},\"nsid\":{},\"level\":{},\"pid_bits\":{bits}}}",
+            json_gpid(s.tid, bits),
+            json_gpid(s.tgid, bits),
+            s.nsid,
+            s.level
+        );
+    } else {
+        println!("tid    {}", display(s.tid, bits));
+        println!("tgid   {}", display(s.tgid, bits));
+        println!("nsid   {}", s.nsid);
+        println!("level  {}", s.level);
+    }
+    Ok(())
+}
+
+fn cmd_encode(out: Out, args: &[String]) -> Outcome {
+    let (tgid, pid) = tgid_and_pid(args)?;
+    let (dev, bits) = open_with_bits()?;
+    let what = if tgid { "encode --tgid" } else { "encode" };
+    let g = dev
+        .encode(pid, tgid)
+        .map_err(|e| failed(format!("{what} {pid}"), &e))?;
+    if out.json {
+        println!(
+            "{{\"pid\":{pid},\"tgid\":{tgid},\"gpid\":{}}}",
+            json_gpid(g, bits)
+        );
+    } else {
+        println!("{pid} -> {}", display(g, bits));
+    }
+    Ok(())
+}
+
+fn cmd_decode(out: Out, args: &[String]) -> Outcome {
+    if let Some(opt) = args.iter().find(|a| a.starts_with("--")) {
+        return Err(usage(format!("unknown option '{opt}'")));
+    }
+    if args.is_empty() {
+        return Err(usage("missing GPID"));
+    }
+    // Parse everything first: a typo in the last argument should not leave half the output.
+    let parsed = args
+        .iter()
+        .map(|a| parse_gpid(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (dev, bits) = open_with_bits()?;
+    let mut gpids = Vec::with_capacity(parsed.len());
+    for (arg, p) in args.iter().zip(parsed) {
+        gpids.push(match p {
+            GpidArg::Value(g) => g,
+            GpidArg::Qualified(nsid, nr) => {
+                gpid::join(nsid, nr, bits).map_err(|e| failed(format!("decode {arg}"), &e))?
+            }
+        });
+    }
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    for (arg, &g) in args.iter().zip(&gpids) {
+        match dev.decode(g) {
+            Ok(pid) if out.json => entries.push(format!(
+                "{{\"input\":{},\"gpid\":{},\"pid\":{pid}}}",
+                json_str(arg),
+                json_gpid(g, bits)
+            )),
+            Ok(pid) => println!("{} -> {pid}", display(g, bits)),
+            Err(e) => {
+                if out.json {
+                    entries.push(format!(
+                        "{{\"input\":{},\"gpid\":{},{}}}",
+                        json_str(arg),
+                        json_gpid(g, bits),
+                        json_errno(&e)
+                    ));
+                }
+                errors.push(format!("decode {arg}: {}", describe(&e)));
+            }
+        }
+    }
+    if out.json {
+        println!("{{\"results\":[{}]}}", entries.join(","));
+    }
+    match errors.split_last() {
+        None => Ok(()),
+        Some((last, earlier)) => {
+            for e in earlier {
+                eprintln!("gpidctl: {e}");
+            }
+            Err(Failure::Failed(last.clone()))
+        }
+    }
+}
+
+fn cmd_levels(out: Out, args: &[String]) -> Outcome {
+    let (tgid, pid) = tgid_and_pid(args)?;
+    let (dev, bits) = open_with_bits()?;
+    let what = if tgid { "levels --tgid" } else { "levels" };
+    let levels = dev
+        .levels(pid, tgid)
+        .map_err(|e| failed(format!("{what} {pid}"), &e))?;
+    if out.json {
+        let list: Vec<String> = levels.iter().map(|&g| json_gpid(g, bits)).collect();
+        println!(
+            "{{\"pid\":{pid},\"tgid\":{tgid},\"levels\":[{}]}}",
+            list.join(",")
+        );
+        return Ok(());
+    }
+    let last = levels.len().saturating_sub(1);
+    for (i, &g) in levels.iter().enumerate() {
+        let note = match (i == 0, i == last) {
+            (true, true) => "  (own namespace = this one)",
+            (true, false) => "  (own namespace: canonical)",
+            (false, true) => "  (this namespace)",
+            (false, false) => "",
+        };
+        println!("[{i}] {}{note}", display(g, bits));
+    }
+    Ok(())
+}
+
+fn cmd_ns(out: Out, args: &[String]) -> Outcome {
+    let nsid = match args {
+        [] => 0,
+        [n] => parse_nsid(n)?,
+        [_, extra, ..] => return Err(usage(format!("unexpected argument '{extra}'"))),
+    };
+    let dev = open()?;
+    let i = dev
+        .ns_info(nsid)
+        .map_err(|e| failed(format!("ns {nsid}"), &e))?;
+    let live = i.state & gpid::uapi::GPID_NS_LIVE != 0;
+    let export = i.policy & gpid::uapi::GPID_POLICY_EXPORT != 0;
+    if out.json {
+        println!(
+            "{{\"nsid\":{},\"generation\":{},\"level\":{},\"parent_nsid\":{},\"ino\":{},\"state\":{},\"live\":{live},\"policy\":{},\"export\":{export}}}",
+            i.nsid, i.generation, i.level, i.parent_nsid, i.ino, i.state, i.policy
+        );
+    } else {
+        let parent = if i.parent_nsid == 0 {
+            "- (root, or not visible)".to_string()
+        } else {
+            i.parent_nsid.to_string()
+        };
+        println!("nsid        {}", i.nsid);
+        println!("generation  {}", i.generation);
+        println!("level       {}", i.level);
+        println!("parent      {parent}");
+        println!("ino         {}", i.ino);
+        println!(
+            "state       {}",
+            if live { "live" } else { "dead (no tasks left)" }
+        );
+        println!(
+            "policy      {:#x} (export {})",
+            i.policy,
+            if export { "on" } else { "off" }
+        );
+    }
+    Ok(())
+}
+
+fn cmd_ns_set(out: Out, args: &[String]) -> Outcome {
+    let mut nsid = None;
+    let mut policy = None;
+    let mut pid = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        // Both `--opt VALUE` and `--opt=VALUE`.
+        let (opt, inline) = match a.split_once('=') {
+            Some((o, v)) if o.starts_with("--") => (o, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| usage(format!("{opt} needs a value")))
+        };
+        match opt {
+            "--nsid" => nsid = Some(parse_nsid(&value()?)?),
+            "--export" => {
+                policy = Some(match value()?.as_str() {
+                    "on" => gpid::uapi::GPID_POLICY_EXPORT,
+                    "off" => 0,
+                    v => return Err(usage(format!("--export takes on or off, not '{v}'"))),
+                })
+            }
+            s if s.starts_with("--") => return Err(usage(format!("unknown option '{s}'"))),
+            s if pid.is_none() => pid = Some(parse_pid(s)?),
+            s => return Err(usage(format!("unexpected argument '{s}'"))),
+        }
+    }
+    let pid = pid.ok_or_else(|| usage("missing PID"))?;
+    if nsid.is_none() && policy.is_none() {
+        return Err(usage("ns-set needs --nsid or --export"));
+    }
+    let dev = open()?;
+    let r = dev
+        .ns_set(pid, nsid, policy)
+        .map_err(|e| failed(format!("ns-set {pid}"), &e))?;
+    if out.json {
+        println!(
+            "{{\"pid\":{pid},\"nsid\":{},\"generation\":{}}}",
+            r.nsid, r.generation
+        );
+    } else {
+        let export = match policy {
+            Some(p) if p != 0 => ", export on",
+            Some(_) => ", export off",
+            None => "",
+        };
+        println!(
+            "namespace of pid {pid}: nsid {} (generation {}){export}",
+            r.nsid, r.generation
+        );
+    }
+    Ok(())
+}
+
+fn cmd_version(out: Out) -> Outcome {
+    let v = open()?.version().map_err(|e| failed("version", &e))?;
+    let names = gpid::feature_names(v.features);
+    if out.json {
+        let list: Vec<String> = names.iter().map(|n| json_str(n)).collect();
+        println!(
+            "{{\"abi_version\":{},\"pid_bits\":{},\"max_nsid\":{},\"features\":{},\"feature_names\":[{}]}}",
             v.abi_version,
             v.pid_bits,
+            gpid::max_nsid(v.pid_bits),
             v.features,
             list.join(",")
         );
     } else {
         println!("abi_version {}", v.abi_version);
-        println!("pid_bits    {}", v.pid_bits);
-        println!("features    {:#x} ({})", v.features, if names.is_empty() { "none".into() } else { names.join(" ") });
+        println!(
+            "pid_bits    {} (nsids 1..={})",
+            v.pid_bits,
+            gpid::max_nsid(v.pid_bits)
+        );
+        println!(
+            "features    {:#x} ({})",
+            v.features,
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(" ")
+            }
+        );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_decimal_and_hex() {
+        assert_eq!(parse_num::<u32>("4194309"), Some(0x400005));
+        assert_eq!(parse_num::<u32>("0x400005"), Some(0x400005));
+        assert_eq!(parse_num::<u32>("0X400005"), Some(0x400005));
+        assert_eq!(parse_num::<u32>("0x100000000"), None);
+        assert_eq!(parse_num::<i32>("2147483648"), None);
+        assert_eq!(parse_num::<u32>("-1"), None);
+        assert_eq!(parse_num::<u32>(""), None);
+        assert_eq!(parse_num::<u32>("0x"), None);
+    }
+
+    #[test]
+    fn gpid_arguments() {
+        assert!(matches!(parse_gpid("3:1"), Ok(GpidArg::Qualified(3, 1))));
+        assert!(matches!(
+            parse_gpid("0x3:0x10"),
+            Ok(GpidArg::Qualified(3, 16))
+        ));
+        assert!(matches!(
+            parse_gpid("0xc00001"),
+            Ok(GpidArg::Value(0xc00001))
+        ));
+        assert!(matches!(parse_gpid("3:"), Err(Failure::Usage(_))));
+        assert!(matches!(parse_gpid("a:1"), Err(Failure::Usage(_))));
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+        assert_eq!(
+            json_gpid(0xc00001, 22),
+            "{\"gpid\":12582913,\"hex\":\"0xc00001\",\"nsid\":3,\"nr\":1}"
+        );
+    }
 }
