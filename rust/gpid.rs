@@ -21,6 +21,7 @@ mod robust;
 use gpid_core::encoding::Encoding;
 use gpids::Gpids;
 use kernel_ext::miscdevice::{MiscDeviceOptions, MiscDeviceRegistration};
+use kernel_ext::pid_namespace::PidNamespace;
 use kernel_ext::proc_fs::ProcDir;
 use kernel_ext::{params, sysctl};
 
@@ -78,6 +79,8 @@ impl kernel::Module for Gpid {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let encoding = encoding()?;
         let gpids = Arc::pin_init(Gpids::new(encoding)?, GFP_KERNEL)?;
+        // The initial namespace is always nsid 1, whoever asks first.
+        gpids.nsid(PidNamespace::init_ns())?;
         let proc = procfs::create(gpids.clone())?;
         let device = MiscDeviceRegistration::register(
             MiscDeviceOptions {

@@ -48,6 +48,12 @@ impl PidNamespace {
         unsafe { &*ptr.cast() }
     }
 
+    /// The initial PID namespace, which lives forever.
+    pub(crate) fn init_ns() -> &'static Self {
+        // SAFETY: `init_pid_ns` is a static object that is never freed.
+        unsafe { Self::from_ptr(core::ptr::addr_of!(bindings::init_pid_ns)) }
+    }
+
     /// Nesting level: the initial namespace is 0.
     pub(crate) fn level(&self) -> u32 {
         // SAFETY: `self` is live (type invariant).
