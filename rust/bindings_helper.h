@@ -20,6 +20,7 @@ const unsigned int GPID_CONST_GPID_IOC_NS_INFO = GPID_IOC_NS_INFO;
 const unsigned int GPID_CONST_GPID_IOC_NS_SET = GPID_IOC_NS_SET;
 const unsigned int GPID_CONST_GPID_IOC_ROBUST_REGISTER = GPID_IOC_ROBUST_REGISTER;
 const unsigned int GPID_CONST_GPID_IOC_ROBUST_UNREGISTER = GPID_IOC_ROBUST_UNREGISTER;
+const unsigned int GPID_CONST_GPID_IOC_MSQ = GPID_IOC_MSQ;
 const unsigned long long GPID_CONST_GPID_FEATURE_GLOBAL_PIDS = GPID_FEATURE_GLOBAL_PIDS;
 const unsigned long long GPID_CONST_GPID_FEATURE_ROBUST_FUTEX = GPID_FEATURE_ROBUST_FUTEX;
 const unsigned long long GPID_CONST_GPID_FEATURE_SIGQUEUE = GPID_FEATURE_SIGQUEUE;
@@ -29,6 +30,8 @@ const unsigned long long GPID_CONST_GPID_FEATURE_PEERCRED = GPID_FEATURE_PEERCRE
 
 #include <linux/capability.h>
 #include <linux/kprobes.h>
+#include <linux/msg.h>
+#include <linux/ptrace.h>
 #include <linux/uaccess.h>
 #include <linux/irq_work.h>
 #include <linux/sched/mm.h>

@@ -49,6 +49,7 @@ impl MiscDevice for GpidDevice {
             uapi::GPID_IOC_ROBUST_REGISTER => {
                 update(arg, |a: &mut uapi::gpid_robust_register| robust_register(gpids, a))
             }
+            uapi::GPID_IOC_MSQ => update(arg, |a: &mut uapi::gpid_msq| gpids.msq.query(gpids, a)),
             uapi::GPID_IOC_ROBUST_UNREGISTER => {
                 gpids.robust.unregister_current()?;
                 Ok(0)
@@ -151,7 +152,7 @@ fn decode_batch(gpids: &Gpids, arg: usize) -> Result<isize> {
 }
 
 fn levels(gpids: &Gpids, a: &mut uapi::gpid_levels) -> Result {
-    if a.reserved != 0 {
+    if a.reserved != 0 || a.reserved2 != 0 {
         return Err(EINVAL);
     }
     let kind = kind(a.flags)?;

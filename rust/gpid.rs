@@ -14,6 +14,7 @@ mod features;
 pub mod gpid_core;
 mod gpids;
 mod kernel_ext;
+mod msq;
 mod procfs;
 mod registry;
 mod robust;

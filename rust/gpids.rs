@@ -14,8 +14,13 @@ use crate::kernel_ext::{
     rcu,
 };
 use crate::registry::{NsEntry, Reclaimed, Registry};
+use crate::msq::Msq;
 use crate::robust::Robust;
 use kernel::{new_spinlock, prelude::*, sync::SpinLock, types::ARef};
+
+fn reclaimed_batch() -> usize {
+    core::mem::size_of::<Reclaimed>() / core::mem::size_of::<Option<NsEntry>>()
+}
 
 /// What `GPID_IOC_NS_INFO` reports.
 pub(crate) struct NsInfo {
@@ -46,6 +51,8 @@ pub(crate) struct Gpids {
     /// Robust futexes: registered threads and the exit-time probes.
     #[pin]
     pub(crate) robust: Robust,
+    /// SysV message queue parties.
+    pub(crate) msq: Msq,
 }
 
 /// `EOVERFLOW`, which 6.12's `kernel::error::code` lacks.
@@ -65,10 +72,12 @@ impl Gpids {
     pub(crate) fn new(encoding: Encoding) -> Result<impl PinInit<Self>> {
         let registry = Registry::new(encoding.max_nsid())?;
         let robust = Robust::new()?;
+        let msq = Msq::new()?;
         Ok(pin_init!(Self {
             encoding,
             registry <- new_spinlock!(registry, "gpid_registry"),
             robust <- robust,
+            msq,
         }))
     }
 
@@ -76,21 +85,33 @@ impl Gpids {
     /// table is full).
     pub(crate) fn nsid(&self, ns: &PidNamespace) -> Result<(u32, u32)> {
         loop {
-            let mut reclaimed: Reclaimed = Default::default();
             let mut registry = self.registry.lock();
             if let Some(bound) = registry.nsid_of(ns) {
                 return Ok(bound);
             }
             match registry.bind(ns) {
                 Err(e) if e == ENOSPC => {
-                    let n = registry.reclaim_dead(&mut reclaimed);
                     drop(registry);
-                    // `reclaimed` drops here, unlocked: that may free whole namespaces.
-                    if n == 0 {
+                    if !self.reclaim_all_dead() {
                         return Err(ENOSPC);
                     }
                 }
                 bound => return bound,
+            }
+        }
+    }
+
+    /// Unbinds every dead namespace, a batch at a time, dropping their references with the
+    /// lock released (the last `put_pid_ns` may free a namespace). Whether any was found.
+    fn reclaim_all_dead(&self) -> bool {
+        let mut any = false;
+        loop {
+            let mut reclaimed: Reclaimed = Default::default();
+            let n = self.registry.lock().reclaim_dead(&mut reclaimed);
+            drop(reclaimed);
+            any |= n > 0;
+            if n < reclaimed_batch() {
+                return any;
             }
         }
     }

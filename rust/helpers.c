@@ -13,6 +13,12 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
+#include <linux/cred.h>
+#include <linux/idr.h>
+#include <linux/kprobes.h>
+#include <linux/ipc.h>
+#include <linux/ipc_namespace.h>
+#include <linux/nsproxy.h>
 #include <linux/highmem.h>
 #include <linux/irq_work.h>
 #include <linux/mm.h>
@@ -168,4 +174,68 @@ void gpid_user_page_unmap(void *kaddr, struct page *page, bool dirty)
 	if (dirty)
 		set_page_dirty_lock(page);
 	put_page(page);
+}
+
+struct ipc_namespace *gpid_current_ipc_ns(void)
+{
+	return current->nsproxy->ipc_ns;
+}
+
+struct user_namespace *gpid_ipc_ns_user_ns(const struct ipc_namespace *ns)
+{
+	return ns->user_ns;
+}
+
+/*
+ * The live message queue @id of @ns, or NULL. Caller holds rcu_read_lock(). The index is
+ * the low 15 bits of @id, or 24 with the ipcmni_extend boot option (ipc_mni_shift is not
+ * exported); the queue's full id must match either way.
+ */
+struct kern_ipc_perm *gpid_msq_find(struct ipc_namespace *ns, int id)
+{
+	/* ipc/util.h (private): IPC_SEM_IDS 0, IPC_MSG_IDS 1, IPC_SHM_IDS 2. */
+	const int msg_ids = 1;
+	static const int shifts[] = { 15, 24 };
+	struct kern_ipc_perm *perm;
+	int i;
+
+	if (id < 0)
+		return NULL;
+	for (i = 0; i < ARRAY_SIZE(shifts); i++) {
+		perm = idr_find(&ns->ids[msg_ids].ipcs_idr, id & ((1 << shifts[i]) - 1));
+		if (perm && perm->id == id && !READ_ONCE(perm->deleted))
+			return perm;
+	}
+	return NULL;
+}
+
+/* The fields ipcperms() decides with, as raw global kuid/kgid values. */
+void gpid_ipc_perm_fields(const struct kern_ipc_perm *perm, u32 *uid, u32 *gid, u32 *cuid,
+			  u32 *cgid, u32 *mode)
+{
+	*uid = __kuid_val(perm->uid);
+	*gid = __kgid_val(perm->gid);
+	*cuid = __kuid_val(perm->cuid);
+	*cgid = __kgid_val(perm->cgid);
+	*mode = perm->mode;
+}
+
+u32 gpid_current_euid(void)
+{
+	return __kuid_val(current_euid());
+}
+
+bool gpid_current_in_group(u32 gid)
+{
+	return in_group_p(KGIDT_INIT(gid));
+}
+
+struct kretprobe *gpid_kretprobe_of(struct kretprobe_instance *ri)
+{
+	return get_kretprobe(ri);
+}
+
+int gpid_ipc_perm_id(const struct kern_ipc_perm *perm)
+{
+	return perm->id;
 }

@@ -14,6 +14,10 @@ struct irq_work;
 struct work_struct;
 struct mm_struct;
 struct page;
+struct ipc_namespace;
+struct kern_ipc_perm;
+struct kretprobe;
+struct kretprobe_instance;
 enum pid_type;
 
 
@@ -40,5 +44,14 @@ bool gpid_schedule_work(struct work_struct *work);
 struct mm_struct *gpid_current_mm_get(void);
 void *gpid_user_page_map(struct mm_struct *mm, unsigned long addr, struct page **pagep);
 void gpid_user_page_unmap(void *kaddr, struct page *page, bool dirty);
+struct ipc_namespace *gpid_current_ipc_ns(void);
+struct user_namespace *gpid_ipc_ns_user_ns(const struct ipc_namespace *ns);
+struct kern_ipc_perm *gpid_msq_find(struct ipc_namespace *ns, int id);
+void gpid_ipc_perm_fields(const struct kern_ipc_perm *perm, u32 *uid, u32 *gid, u32 *cuid,
+			  u32 *cgid, u32 *mode);
+u32 gpid_current_euid(void);
+bool gpid_current_in_group(u32 gid);
+struct kretprobe *gpid_kretprobe_of(struct kretprobe_instance *ri);
+int gpid_ipc_perm_id(const struct kern_ipc_perm *perm);
 
 #endif

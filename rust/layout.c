@@ -30,6 +30,18 @@ void gpid_layout(void)
 	GPID_OFFSET(file, private_data);
 	GPID_OFFSET(seq_file, private);
 	GPID_SIZE(kprobe);
+	GPID_SIZE(kretprobe);
+	GPID_OFFSET(kretprobe, kp);
+	GPID_OFFSET(kretprobe, handler);
+	GPID_OFFSET(kretprobe, entry_handler);
+	GPID_OFFSET(kretprobe, maxactive);
+	GPID_OFFSET(kretprobe, data_size);
+	GPID_OFFSET(kretprobe_instance, data);
+	GPID_OFFSET(pt_regs, di);
+	GPID_OFFSET(pt_regs, si);
+	GPID_OFFSET(pt_regs, dx);
+	GPID_OFFSET(pt_regs, r8);
+	GPID_OFFSET(pt_regs, ax);
 	GPID_OFFSET(kprobe, symbol_name);
 	GPID_OFFSET(kprobe, pre_handler);
 	GPID_OFFSET(kprobe, post_handler);

@@ -21,6 +21,7 @@ pub(crate) fn create(gpids: Arc<Gpids>) -> Result<ProcDir<Gpids>> {
     dir.add_single::<Features>(c_str!("features"))?;
     dir.add_single::<Namespaces>(c_str!("namespaces"))?;
     dir.add_single::<Robust>(c_str!("robust"))?;
+    dir.add_single::<Msq>(c_str!("msq"))?;
     Ok(dir)
 }
 
@@ -106,5 +107,29 @@ impl ProcShow for Robust {
         seq_print!(m, "fallbacks_dropped {}\n", load(&s.fallbacks_dropped));
         seq_print!(m, "fallback_words_marked {}\n", load(&s.fallback_words_marked));
         Ok(())
+    }
+}
+
+/// `/proc/gpid/msq`: counters, then one line per tracked queue of the reader's IPC namespace
+/// that the reader may read: `msqid`, then state/pid/gpid of the last sender and receiver,
+/// with the ioctl's visibility rules (state 0 unknown, 1 none, 2 a party).
+struct Msq;
+
+impl ProcShow for Msq {
+    type Data = Gpids;
+
+    fn show(m: &SeqFile, gpids: &Gpids) -> Result {
+        for (name, value) in gpids.msq.stats() {
+            seq_print!(m, "# {} {}\n", name, value);
+        }
+        seq_print!(m, "msqid sender_state sender_pid sender_gpid receiver_state receiver_pid receiver_gpid\n");
+        Current::with(|current| {
+            let viewer = current.pid_ns();
+            gpids.msq.for_each_readable(|msqid, sender, receiver| {
+                let s = crate::msq::describe(gpids, viewer, sender).unwrap_or((0, 0, 0));
+                let r = crate::msq::describe(gpids, viewer, receiver).unwrap_or((0, 0, 0));
+                seq_print!(m, "{} {} {} {} {} {} {}\n", msqid, s.0, s.1, s.2, r.0, r.1, r.2);
+            })
+        })
     }
 }

@@ -8,7 +8,9 @@
 
 pub(crate) mod bindings;
 pub(crate) mod deferred;
+pub(crate) mod ipc;
 pub(crate) mod kprobes;
+pub(crate) mod kretprobes;
 pub(crate) mod miscdevice;
 pub(crate) mod mm;
 pub(crate) mod nmi_slots;

@@ -12,7 +12,8 @@ pub(crate) use super::bindings::{
     GPID_FEATURE_ROBUST_FUTEX, GPID_FEATURE_SIGNAL_FIXUP, GPID_FEATURE_SIGQUEUE,
     GPID_IOC_DECODE, GPID_IOC_DECODE_BATCH, GPID_IOC_ENCODE, GPID_IOC_LEVELS, GPID_IOC_NS_INFO,
     GPID_IOC_NS_SET, GPID_IOC_ROBUST_REGISTER, GPID_IOC_ROBUST_UNREGISTER, GPID_IOC_SELF,
-    GPID_IOC_VERSION, gpid_robust_register, GPID_MAX_LEVELS, GPID_NS_LIVE,
+    GPID_IOC_VERSION, gpid_robust_register, gpid_msq, GPID_IOC_MSQ, GPID_MSQ_NONE, GPID_MSQ_PARTY,
+    GPID_MSQ_UNKNOWN, GPID_MAX_LEVELS, GPID_NS_LIVE,
     GPID_NS_SET_NSID, GPID_NS_SET_POLICY, GPID_POLICY_EXPORT,
 };
 use kernel::types::{AsBytes, FromBytes};
@@ -41,7 +42,20 @@ uapi_pod!(gpid_self, tid, tgid, nsid, level);
 uapi_pod!(gpid_encode, pid, flags, gpid, reserved);
 uapi_pod!(gpid_decode, gpid, flags, pid, reserved);
 uapi_pod!(gpid_decode_batch, gpids, pids, count, flags);
-uapi_pod!(gpid_levels, pid, flags, count, reserved, gpids);
+uapi_pod!(gpid_levels, pid, flags, count, reserved, gpids, reserved2);
 uapi_pod!(gpid_ns_info, nsid, flags, level, parent_nsid, ino, generation, policy, state, reserved);
 uapi_pod!(gpid_ns_set, pid, flags, nsid, policy, generation, reserved);
 uapi_pod!(gpid_robust_register, flags, owner);
+uapi_pod!(
+    gpid_msq,
+    msqid,
+    flags,
+    sender_state,
+    sender_pid,
+    sender_gpid,
+    receiver_state,
+    receiver_pid,
+    receiver_gpid,
+    reserved,
+    reserved2
+);

@@ -58,7 +58,7 @@ struct gpid_version {
  * task does (ESRCH).
  */
 #define GPID_MASK		0x3fffffffU
-#define GPID_MAX_LEVELS		32	/* MAX_PID_NS_LEVEL */
+#define GPID_MAX_LEVELS		33	/* levels 0..MAX_PID_NS_LEVEL (32) */
 #define GPID_BATCH_MAX		4096
 
 /**
@@ -130,6 +130,7 @@ struct gpid_decode_batch {
  * @reserved: must be 0
  * @gpids: out: @gpids[0] is the canonical gpid, @gpids[i] the gpid in the namespace i levels
  *         above the task's own; the last one is in the caller's namespace
+ * @reserved2: must be 0
  */
 struct gpid_levels {
 	__s32 pid;
@@ -137,6 +138,7 @@ struct gpid_levels {
 	__u32 count;
 	__u32 reserved;
 	__u32 gpids[GPID_MAX_LEVELS];
+	__u32 reserved2;
 };
 
 /* Export policy of a namespace (gpid_ns_info.policy, gpid_ns_set.policy). */
@@ -227,5 +229,42 @@ struct gpid_robust_register {
 
 #define GPID_IOC_ROBUST_REGISTER	_IOWR(GPID_IOC_MAGIC, 0x10, struct gpid_robust_register)
 #define GPID_IOC_ROBUST_UNREGISTER	_IO(GPID_IOC_MAGIC, 0x11)
+
+/*
+ * SysV message queues (GPID_FEATURE_MSQ): who last sent to and received from a queue, as
+ * msgctl(IPC_STAT)'s msg_lspid/msg_lrpid, but with global identities and the thread-group ID
+ * on every path. gpid observes the real queues from the outside (the syscalls' results), so
+ * it only knows what happened since it was loaded.
+ */
+#define GPID_MSQ_UNKNOWN	0	/* nothing observed since load: no fact to report */
+#define GPID_MSQ_NONE		1	/* observed: no such operation yet on this queue */
+#define GPID_MSQ_PARTY		2	/* observed: the fields name the last party */
+
+/**
+ * struct gpid_msq - argument of GPID_IOC_MSQ
+ * @msqid: in: a queue of the caller's IPC namespace, readable by the caller (as IPC_STAT)
+ * @flags: in: must be 0
+ * @sender_state: out: GPID_MSQ_* for the last successful msgsnd
+ * @sender_pid: out: its thread-group ID in the caller's namespace, 0 when invisible
+ * @sender_gpid: out: its canonical gpid when visible or exported by its namespace, else 0
+ * @receiver_state: out: GPID_MSQ_* for the last successful msgrcv (MSG_COPY excluded)
+ * @receiver_pid: out: as @sender_pid
+ * @receiver_gpid: out: as @sender_gpid
+ * @reserved: must be 0
+ */
+struct gpid_msq {
+	__s32 msqid;
+	__u32 flags;
+	__u32 sender_state;
+	__s32 sender_pid;
+	__u32 sender_gpid;
+	__u32 receiver_state;
+	__s32 receiver_pid;
+	__u32 receiver_gpid;
+	__u32 reserved;
+	__u32 reserved2;
+};
+
+#define GPID_IOC_MSQ		_IOWR(GPID_IOC_MAGIC, 0x30, struct gpid_msq)
 
 #endif /* _UAPI_LINUX_GPID_H */

@@ -30,6 +30,7 @@ extern crate std;
 
 pub mod encoding;
 pub mod index;
+pub mod ipcperm;
 pub mod nsid;
 pub mod robust;
 pub mod threads;

@@ -48,8 +48,8 @@ pub struct GpidVersion {
 
 /// `GPID_MASK`: every gpid fits the futex TID mask.
 pub const GPID_MASK: u32 = 0x3fff_ffff;
-/// `GPID_MAX_LEVELS` (`MAX_PID_NS_LEVEL`).
-pub const GPID_MAX_LEVELS: u32 = 32;
+/// `GPID_MAX_LEVELS` (levels 0..=`MAX_PID_NS_LEVEL`).
+pub const GPID_MAX_LEVELS: u32 = 33;
 /// `GPID_BATCH_MAX`: most values one `GPID_IOC_DECODE_BATCH` takes.
 pub const GPID_BATCH_MAX: u32 = 4096;
 
@@ -126,6 +126,8 @@ pub struct GpidLevels {
     pub reserved: u32,
     /// `gpids` (out).
     pub gpids: [u32; GPID_MAX_LEVELS as usize],
+    /// `reserved2`: must be 0.
+    pub reserved2: u32,
 }
 
 impl Default for GpidLevels {
@@ -136,6 +138,7 @@ impl Default for GpidLevels {
             count: 0,
             reserved: 0,
             gpids: [0; GPID_MAX_LEVELS as usize],
+            reserved2: 0,
         }
     }
 }
@@ -260,3 +263,39 @@ pub const fn io(nr: u32) -> u32 {
 pub const GPID_IOC_ROBUST_REGISTER: u32 = iowr::<GpidRobustRegister>(0x10);
 /// `GPID_IOC_ROBUST_UNREGISTER`.
 pub const GPID_IOC_ROBUST_UNREGISTER: u32 = io(0x11);
+
+/// `GPID_MSQ_UNKNOWN`: nothing observed since load.
+pub const GPID_MSQ_UNKNOWN: u32 = 0;
+/// `GPID_MSQ_NONE`: observed, no such operation yet.
+pub const GPID_MSQ_NONE: u32 = 1;
+/// `GPID_MSQ_PARTY`: the fields name the last party.
+pub const GPID_MSQ_PARTY: u32 = 2;
+
+/// `struct gpid_msq`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidMsq {
+    /// `msqid` (in).
+    pub msqid: i32,
+    /// `flags` (in): must be 0.
+    pub flags: u32,
+    /// `sender_state` (out): `GPID_MSQ_*`.
+    pub sender_state: u32,
+    /// `sender_pid` (out).
+    pub sender_pid: i32,
+    /// `sender_gpid` (out).
+    pub sender_gpid: u32,
+    /// `receiver_state` (out): `GPID_MSQ_*`.
+    pub receiver_state: u32,
+    /// `receiver_pid` (out).
+    pub receiver_pid: i32,
+    /// `receiver_gpid` (out).
+    pub receiver_gpid: u32,
+    /// `reserved`: must be 0.
+    pub reserved: u32,
+    /// `reserved2`: must be 0.
+    pub reserved2: u32,
+}
+
+/// `GPID_IOC_MSQ`.
+pub const GPID_IOC_MSQ: u32 = iowr::<GpidMsq>(0x30);

@@ -156,6 +156,10 @@ fn rust_values() -> Vec<(String, String)> {
         GPID_IOC_NS_SET,
         GPID_IOC_ROBUST_REGISTER,
         GPID_IOC_ROBUST_UNREGISTER,
+        GPID_MSQ_UNKNOWN,
+        GPID_MSQ_NONE,
+        GPID_MSQ_PARTY,
+        GPID_IOC_MSQ,
     ];
     v.extend(layout!(
         GpidVersion,
@@ -181,7 +185,7 @@ fn rust_values() -> Vec<(String, String)> {
     v.extend(layout!(
         GpidLevels,
         "gpid_levels",
-        [pid, flags, count, reserved, gpids]
+        [pid, flags, count, reserved, gpids, reserved2]
     ));
     v.extend(layout!(
         GpidNsInfo,
@@ -207,6 +211,22 @@ fn rust_values() -> Vec<(String, String)> {
         GpidRobustRegister,
         "gpid_robust_register",
         [flags, owner]
+    ));
+    v.extend(layout!(
+        GpidMsq,
+        "gpid_msq",
+        [
+            msqid,
+            flags,
+            sender_state,
+            sender_pid,
+            sender_gpid,
+            receiver_state,
+            receiver_pid,
+            receiver_gpid,
+            reserved,
+            reserved2
+        ]
     ));
     v
 }

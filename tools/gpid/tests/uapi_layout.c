@@ -75,6 +75,7 @@ int main(void)
 	FIELD(gpid_levels, count);
 	FIELD(gpid_levels, reserved);
 	FIELD_ARRAY(gpid_levels, gpids);
+	FIELD(gpid_levels, reserved2);
 
 	CONST(GPID_POLICY_EXPORT);
 	CONST(GPID_NS_LIVE);
@@ -114,5 +115,21 @@ int main(void)
 	FIELD(gpid_robust_register, owner);
 	CONST(GPID_IOC_ROBUST_REGISTER);
 	CONST(GPID_IOC_ROBUST_UNREGISTER);
+
+	CONST(GPID_MSQ_UNKNOWN);
+	CONST(GPID_MSQ_NONE);
+	CONST(GPID_MSQ_PARTY);
+	SIZE(gpid_msq);
+	FIELD(gpid_msq, msqid);
+	FIELD(gpid_msq, flags);
+	FIELD(gpid_msq, sender_state);
+	FIELD(gpid_msq, sender_pid);
+	FIELD(gpid_msq, sender_gpid);
+	FIELD(gpid_msq, receiver_state);
+	FIELD(gpid_msq, receiver_pid);
+	FIELD(gpid_msq, receiver_gpid);
+	FIELD(gpid_msq, reserved);
+	FIELD(gpid_msq, reserved2);
+	CONST(GPID_IOC_MSQ);
 	return 0;
 }
