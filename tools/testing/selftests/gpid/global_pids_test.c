@@ -524,6 +524,95 @@ TEST_F_TIMEOUT(gp, proc_namespaces, 60)
 	EXPECT_EQ(1, gpid_find_ns_line(l, NR_NS, t.nsid[NS_A])->live);
 }
 
+/*
+ * The deepest namespaces: levels 0..MAX_PID_NS_LEVEL (32) exist, so a task at level 32 has a
+ * PID, and a gpid, in 33 namespaces: LEVELS from the initial namespace must give all 33.
+ */
+#define DEEPEST 32
+
+TEST_F_TIMEOUT(gp, deepest_namespace_levels, 60)
+{
+	static struct gpid_agent ag[DEEPEST + 2];
+	struct gpid_agent *deep = &ag[DEEPEST];
+	struct gpid_levels lv;
+	struct gpid_self s;
+	__s32 pid;
+	__u32 gp;
+
+	ASSERT_EQ(0, gp_self(NULL, &s));
+	ASSERT_EQ(1, s.nsid);
+	ASSERT_EQ(0, gpid_agent_start(&ag[1], 1));
+	for (int i = 2; i <= DEEPEST; i++) {
+		ASSERT_EQ(0, gpid_agent_spawn(&ag[i - 1], &ag[i], 1)) TH_LOG("level %d", i);
+	}
+	/* The kernel's own limit: no level 33. */
+	EXPECT_EQ(-ENOSPC, gpid_agent_spawn(deep, &ag[DEEPEST + 1], 1));
+	ASSERT_EQ(DEEPEST, deep->id.level);
+	for (int i = 1; i <= DEEPEST; i++) {
+		ASSERT_EQ(0, gp_self(&ag[i], &s)) TH_LOG("level %d", i);
+		ASSERT_EQ(i + 1, s.nsid) TH_LOG("level %d", i);
+		ASSERT_EQ(i, s.level) TH_LOG("level %d", i);
+		ASSERT_EQ(G(i + 1, 1), s.tid) TH_LOG("level %d", i);
+	}
+	ASSERT_EQ(0, gp_encode(NULL, deep->id.nspid[0], 0, &gp));
+	EXPECT_EQ(G(DEEPEST + 1, 1), gp);
+	ASSERT_EQ(0, gp_decode(NULL, G(DEEPEST + 1, 1), &pid));
+	EXPECT_EQ(deep->id.nspid[0], pid);
+	ASSERT_EQ(0, gp_decode(&ag[1], G(DEEPEST + 1, 1), &pid));
+	EXPECT_EQ(deep->id.nspid[1], pid);
+
+	/* From level 1: 32 entries. */
+	ASSERT_EQ(0, gp_levels(&ag[1], deep->id.nspid[1], 0, &lv));
+	ASSERT_EQ(DEEPEST, lv.count);
+	for (int i = 0; i < DEEPEST; i++) {
+		EXPECT_EQ(G(DEEPEST + 1 - i, deep->id.nspid[DEEPEST - i]), lv.gpids[i])
+			TH_LOG("[%d]", i);
+	}
+	/* From the initial namespace: 33 entries, the last one the initial namespace's. */
+	EXPECT_EQ(0, gp_levels(NULL, deep->id.nspid[0], 0, &lv))
+		TH_LOG("GPID_MAX_LEVELS (%d) cannot hold the %d levels of a level-%d task",
+		       GPID_MAX_LEVELS, DEEPEST + 1, DEEPEST);
+	EXPECT_EQ(DEEPEST + 1, lv.count);
+	for (int i = 0; i < (int)lv.count && i < GPID_MAX_LEVELS; i++) {
+		EXPECT_EQ(G(DEEPEST + 1 - i, deep->id.nspid[DEEPEST - i]), lv.gpids[i])
+			TH_LOG("[%d]", i);
+	}
+}
+
+/* SELF and NS_INFO name the caller's active namespace, not the one for its children. */
+TEST_F(gp, active_namespace_not_for_children)
+{
+	struct gpid_agent a, c;
+	struct gpid_ns_info info;
+	struct gpid_self s;
+	__s32 pid;
+
+	ASSERT_EQ(0, gp_self(NULL, &s));
+	ASSERT_EQ(0, gpid_agent_start(&a, 1));
+	ASSERT_EQ(0, gp_self(&a, &s));
+	ASSERT_EQ(2, s.nsid);
+	ASSERT_EQ(0, gpid_agent_simple(&a, GPID_AG_UNSHARE, CLONE_NEWPID, 0));
+	ASSERT_EQ(0, gp_self(&a, &s));
+	EXPECT_EQ(2, s.nsid);
+	EXPECT_EQ(1, s.level);
+	EXPECT_EQ(G(2, 1), s.tid);
+	ASSERT_EQ(0, gp_ns_info(&a, 0, &info));
+	EXPECT_EQ(a.id.ns_ino, info.ino);
+	EXPECT_EQ(1, info.level);
+	/* Its next child is PID 1 of the new namespace. */
+	ASSERT_EQ(0, gpid_agent_spawn(&a, &c, 0));
+	ASSERT_EQ(2, c.id.level);
+	ASSERT_EQ(1, c.id.pid);
+	ASSERT_EQ(0, gp_self(&c, &s));
+	EXPECT_EQ(3, s.nsid);
+	EXPECT_EQ(2, s.level);
+	EXPECT_EQ(G(3, 1), s.tid);
+	ASSERT_EQ(0, gp_decode(&a, G(3, 1), &pid));
+	EXPECT_EQ(c.pid, pid);
+	ASSERT_EQ(0, gp_ns_info(&a, 3, &info));
+	expect_ns_info(_metadata, &info, 2, 2, c.id.ns_ino, 1, 0, GPID_NS_LIVE, "c");
+}
+
 /* ----------------------------------------------------------------------------------------- */
 
 static int proc_state(pid_t pid)
@@ -597,10 +686,30 @@ TEST_F(gp, zombie_reaped_and_pid_reuse)
 	ASSERT_EQ(0, gp_encode(NULL, s2.nspid[0], 0, &gp));
 	EXPECT_EQ(g, gp);
 
-	/* The namespace itself dies with its init: everything of it is ESRCH. */
-	ASSERT_EQ(0, gpid_agent_stop(NULL, &n));
-	EXPECT_EQ(-ESRCH, gp_decode(NULL, g, &pid));
-	EXPECT_EQ(-ESRCH, gp_decode(NULL, G(2, 1), &pid));
+	/*
+	 * The namespace's init exits: its other tasks are killed at once. Until the init itself
+	 * is reaped it is a zombie, a task of the namespace: it decodes and the namespace is
+	 * live. Once reaped, everything of it is ESRCH and the namespace is dead.
+	 */
+	do {
+		struct gpid_ns_info info;
+		siginfo_t si;
+
+		ASSERT_EQ(0, gpid_agent_simple(&n, GPID_AG_EXIT, 0, 0));
+		ASSERT_EQ(0, waitid(P_PID, n.pid, &si, WEXITED | WNOWAIT));
+		ASSERT_EQ('Z', proc_state(n.pid));
+		EXPECT_EQ(-ESRCH, gp_decode(NULL, g, &pid));
+		ASSERT_EQ(0, gp_decode(NULL, G(2, 1), &pid));
+		EXPECT_EQ(n.pid, pid);
+		ASSERT_EQ(0, gp_ns_info(NULL, 2, &info));
+		EXPECT_EQ(GPID_NS_LIVE, info.state);
+		ASSERT_LE(0, gpid_reap(n.pid));
+		gpid_agent_close(&n);
+		EXPECT_EQ(-ESRCH, gp_decode(NULL, g, &pid));
+		EXPECT_EQ(-ESRCH, gp_decode(NULL, G(2, 1), &pid));
+		ASSERT_EQ(0, gp_ns_info(NULL, 2, &info));
+		EXPECT_EQ(0, info.state);
+	} while (0);
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -841,6 +950,65 @@ TEST_F_TIMEOUT(gp, nsid_exhaustion_default, 120)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	TH_LOG("256 namespaces in %ld ms",
 	       (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+}
+
+/*
+ * When the table is full, all dead namespaces are reclaimed at once: with 20 dead ones, none
+ * is left bound after the next allocation.
+ */
+TEST_F_TIMEOUT(gp, nsid_reclaim_all_dead_at_once, 120)
+{
+	static pid_t kids[260];
+	static char buf[GPID_AGENT_DATA];
+	static struct gpid_ns_line l[300];
+	struct light_result r;
+	struct gpid_ns_info info;
+	struct gpid_self s;
+	int res[2], rel[2], n;
+
+	ASSERT_EQ(0, pipe2(res, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(rel, O_CLOEXEC));
+	ASSERT_EQ(0, gp_self(NULL, &s));
+	ASSERT_EQ(1, s.nsid);
+	for (int i = 1; i <= 254; i++) {
+		kids[i] = light_ns_child(res[1], rel[0], rel[1]);
+		ASSERT_LT(0, kids[i]) TH_LOG("namespace %d", i);
+		ASSERT_EQ(0, light_result(res[0], &r)) TH_LOG("namespace %d", i);
+		ASSERT_EQ(0, r.ret) TH_LOG("namespace %d", i);
+		ASSERT_EQ(i + 1, r.self.nsid);
+	}
+	/* 20 die (nsids 2..21): dead, still bound while there is no need for their nsids. */
+	for (int i = 1; i <= 20; i++) {
+		ASSERT_EQ(0, kill(kids[i], SIGKILL));
+		ASSERT_LE(0, gpid_reap(kids[i]));
+	}
+	for (int i = 1; i <= 20; i++) {
+		ASSERT_EQ(0, gp_ns_info(NULL, i + 1, &info)) TH_LOG("nsid %d", i + 1);
+		EXPECT_EQ(0, info.state) TH_LOG("nsid %d", i + 1);
+	}
+	/* The table is full: the next namespace reclaims them all, and takes the first. */
+	kids[255] = light_ns_child(res[1], rel[0], rel[1]);
+	ASSERT_LT(0, kids[255]);
+	ASSERT_EQ(0, light_result(res[0], &r));
+	ASSERT_EQ(0, r.ret);
+	EXPECT_EQ(2, r.self.nsid);
+	for (int i = 2; i <= 20; i++) {
+		EXPECT_EQ(-ENOENT, gp_ns_info(NULL, i + 1, &info)) TH_LOG("nsid %d", i + 1);
+	}
+	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
+	n = gpid_parse_namespaces(buf, l, 300);
+	EXPECT_EQ(1 + 234 + 1, n);
+	for (int i = 0; i < n; i++) {
+		EXPECT_EQ(1, l[i].live) TH_LOG("nsid %u", l[i].nsid);
+	}
+
+	close(rel[1]);
+	for (int i = 21; i <= 255; i++) {
+		EXPECT_EQ(0, gpid_reap(kids[i])) TH_LOG("namespace %d", i);
+	}
+	close(rel[0]);
+	close(res[0]);
+	close(res[1]);
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -1085,6 +1253,62 @@ TEST_F(gp, ns_set_permissions)
 	set = (struct gpid_ns_set){ .pid = w.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
 	EXPECT_EQ(-EPERM, gp_ns_set(&u, &set));
+}
+
+/* SET_NSID: CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN. SET_POLICY: CAP_SYS_ADMIN. */
+TEST_F(gp, ns_set_capabilities)
+{
+	const __u64 all = ~0ULL;
+	const __u64 no_admin = all & ~(1ULL << CAP_SYS_ADMIN);
+	const __u64 no_cr = all & ~(1ULL << CAP_CHECKPOINT_RESTORE);
+	const __u64 neither = no_admin & no_cr;
+	struct gpid_agent n1, n2, n3, r1, r2, r3;
+	struct gpid_ns_info info;
+	struct gpid_ns_set set;
+	struct gpid_self s;
+
+	ASSERT_EQ(0, gp_self(NULL, &s));
+	ASSERT_EQ(0, gpid_agent_start(&n1, 1));
+	ASSERT_EQ(0, gpid_agent_start(&n2, 1));
+	ASSERT_EQ(0, gpid_agent_start(&n3, 1));
+	ASSERT_EQ(0, gpid_agent_start(&r1, 0));
+	ASSERT_EQ(0, gpid_agent_start(&r2, 0));
+	ASSERT_EQ(0, gpid_agent_start(&r3, 0));
+	ASSERT_EQ(0, gpid_agent_simple(&r1, GPID_AG_CAPS, (__u32)no_admin, no_admin >> 32));
+	ASSERT_EQ(0, gpid_agent_simple(&r2, GPID_AG_CAPS, (__u32)no_cr, no_cr >> 32));
+	ASSERT_EQ(0, gpid_agent_simple(&r3, GPID_AG_CAPS, (__u32)neither, neither >> 32));
+
+	/* CAP_CHECKPOINT_RESTORE without CAP_SYS_ADMIN: the nsid, not the policy. */
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_POLICY,
+				    .policy = GPID_POLICY_EXPORT };
+	EXPECT_EQ(-EPERM, gp_ns_set(&r1, &set));
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_NSID | GPID_NS_SET_POLICY,
+				    .nsid = 60, .policy = GPID_POLICY_EXPORT };
+	EXPECT_EQ(-EPERM, gp_ns_set(&r1, &set));
+	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 60, &info));
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_NSID, .nsid = 60 };
+	ASSERT_EQ(0, gp_ns_set(&r1, &set));
+	EXPECT_EQ(60, set.nsid);
+	ASSERT_EQ(0, gp_ns_info(NULL, 60, &info));
+	EXPECT_EQ(n1.id.ns_ino, info.ino);
+	EXPECT_EQ(0, info.policy);
+
+	/* CAP_SYS_ADMIN without CAP_CHECKPOINT_RESTORE: both. */
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID | GPID_NS_SET_POLICY,
+				    .nsid = 61, .policy = GPID_POLICY_EXPORT };
+	ASSERT_EQ(0, gp_ns_set(&r2, &set));
+	EXPECT_EQ(61, set.nsid);
+	ASSERT_EQ(0, gp_ns_info(NULL, 61, &info));
+	EXPECT_EQ(n2.id.ns_ino, info.ino);
+	EXPECT_EQ(GPID_POLICY_EXPORT, info.policy);
+
+	/* Neither: nothing. */
+	set = (struct gpid_ns_set){ .pid = n3.pid, .flags = GPID_NS_SET_NSID, .nsid = 62 };
+	EXPECT_EQ(-EPERM, gp_ns_set(&r3, &set));
+	set = (struct gpid_ns_set){ .pid = n3.pid, .flags = GPID_NS_SET_POLICY,
+				    .policy = GPID_POLICY_EXPORT };
+	EXPECT_EQ(-EPERM, gp_ns_set(&r3, &set));
+	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 62, &info));
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -1361,6 +1585,46 @@ TEST_F_TIMEOUT(gp, concurrent_many_namespaces_then_unload, 90)
 	EXPECT_EQ(1, s.nsid);
 	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
 	EXPECT_EQ(1, gpid_parse_namespaces(buf, l, 300)) TH_LOG("%s", buf);
+}
+
+/* Unloading drops every binding, also of live namespaces; a reload starts from scratch. */
+TEST_F(gp, unload_with_live_namespaces)
+{
+	static char buf[4096];
+	struct gpid_ns_line l[8];
+	struct gpid_agent a, b;
+	struct gpid_ns_info info;
+	struct gpid_ns_set set;
+	struct gpid_self s;
+	__s32 pid;
+
+	ASSERT_EQ(0, gp_self(NULL, &s));
+	ASSERT_EQ(0, gpid_agent_start(&a, 1));
+	ASSERT_EQ(0, gpid_agent_spawn(&a, &b, 1));
+	ASSERT_EQ(0, gp_self(&a, &s));
+	ASSERT_EQ(2, s.nsid);
+	set = (struct gpid_ns_set){ .pid = b.pid, .flags = GPID_NS_SET_NSID | GPID_NS_SET_POLICY,
+				    .nsid = 200, .policy = GPID_POLICY_EXPORT };
+	ASSERT_EQ(0, gp_ns_set(&a, &set));
+
+	ASSERT_EQ(0, gpid_unload_module());
+	ASSERT_TRUE(gpid_wait_path(GPID_DEVICE_PATH, 0));
+	ASSERT_EQ(0, gpid_load_module());
+	ASSERT_TRUE(gpid_wait_path(GPID_DEVICE_PATH, 1));
+
+	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
+	EXPECT_EQ(0, gpid_parse_namespaces(buf, l, 8)) TH_LOG("%s", buf);
+	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 200, &info));
+	EXPECT_EQ(-ESRCH, gp_decode(NULL, G(200, 1), &pid));
+	/* First use after the reload: b first this time. */
+	ASSERT_EQ(0, gp_self(&b, &s));
+	EXPECT_EQ(1, s.nsid);
+	ASSERT_EQ(0, gp_ns_info(&b, 0, &info));
+	expect_ns_info(_metadata, &info, 2, 0, b.id.ns_ino, 1, 0, GPID_NS_LIVE, "b");
+	ASSERT_EQ(0, gp_self(&a, &s));
+	EXPECT_EQ(2, s.nsid);
+	ASSERT_EQ(0, gp_decode(&a, G(1, 1), &pid));
+	EXPECT_EQ(b.pid, pid);
 }
 
 /* ----------------------------------------------------------------------------------------- */

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/gpid.h>
 
 #define GPID_MODULE_PATH "/lib/modules/gpid.ko"
@@ -422,6 +423,7 @@ enum gpid_agent_op {
 	GPID_AG_UNSHARE,	/* a: unshare() flags */
 	GPID_AG_THREAD,		/* start a thread that sleeps -> ret: its TID, data: its id */
 	GPID_AG_THREADS_SELF,	/* a: n threads call GPID_IOC_SELF at once -> data: results */
+	GPID_AG_CAPS,		/* effective caps &= (b << 32 | a) */
 };
 
 #define GPID_AGENT_DATA		32768
@@ -599,6 +601,19 @@ GPID_HELPER int gpid_sleeping_thread(struct gpid_task_id *id)
 	return ret ? ret : id->tid;
 }
 
+/* Restricts the effective capabilities to those in mask (bit n: capability n): 0 or -errno. */
+GPID_HELPER int gpid_limit_caps(__u64 mask)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -errno;
+	d[0].effective &= (__u32)mask;
+	d[1].effective &= (__u32)(mask >> 32);
+	return syscall(SYS_capset, &h, d) ? -errno : 0;
+}
+
 /* Checks /proc/self/status: no capability left in any set that matters. */
 GPID_HELPER int gpid_no_caps(void)
 {
@@ -746,6 +761,10 @@ static void gpid_agent_main(int sock)
 			}
 			m.ret = gpid_threads_self(m.a, (struct gpid_thread_self *)m.data);
 			m.len = m.a * sizeof(struct gpid_thread_self);
+			break;
+		case GPID_AG_CAPS:
+			m.ret = gpid_limit_caps((__u64)(__u32)m.b << 32 | (__u32)m.a);
+			m.len = 0;
 			break;
 		default:
 			m.ret = -EOPNOTSUPP;
