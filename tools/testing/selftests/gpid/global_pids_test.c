@@ -712,6 +712,46 @@ TEST_F(gp, zombie_reaped_and_pid_reuse)
 	} while (0);
 }
 
+/*
+ * A process-group leader that exited and was reaped while its group lives on: its PID number
+ * stays allocated (as the group's ID) but names no task, so it is ESRCH like any reaped task.
+ */
+TEST_F(gp, reaped_group_leader)
+{
+	struct gpid_agent n, p;
+	struct gpid_task_id q;
+	struct gpid_self s;
+	__s32 pid;
+	__u32 gp, g;
+
+	ASSERT_EQ(0, gp_self(NULL, &s));
+	ASSERT_EQ(0, gpid_agent_start(&n, 1));
+	ASSERT_EQ(0, gp_self(&n, &s));
+	ASSERT_EQ(2, s.nsid);
+	ASSERT_EQ(0, gpid_agent_spawn(&n, &p, 0));
+	ASSERT_EQ(2, p.id.pid);
+	ASSERT_EQ(0, gpid_agent_simple(&p, GPID_AG_SETPGID, 0, 0));
+	/* q: a child of n (so it outlives p) moved into p's group. */
+	ASSERT_EQ(3, gpid_agent_sleeper(&n, 0, 0, &q));
+	ASSERT_EQ(0, gpid_agent_simple(&n, GPID_AG_SETPGID, 3, 2));
+	g = G(2, 2);
+	ASSERT_EQ(0, gp_decode(NULL, g, &pid));
+	EXPECT_EQ(p.id.nspid[0], pid);
+
+	ASSERT_EQ(0, gpid_agent_stop(&n, &p));
+	/* The group still exists: its ID is p's old PID. */
+	ASSERT_EQ(0, kill(-p.id.nspid[0], 0));
+	EXPECT_EQ(-ESRCH, gp_decode(NULL, g, &pid));
+	EXPECT_EQ(-ESRCH, gp_decode(&n, g, &pid));
+	EXPECT_EQ(-ESRCH, gp_decode(&n, 2, &pid));
+	EXPECT_EQ(-ESRCH, gp_encode(&n, 2, 0, &gp));
+	EXPECT_EQ(-ESRCH, gp_encode(&n, 2, GPID_ENCODE_TGID, &gp));
+	EXPECT_EQ(-ESRCH, gp_encode(NULL, p.id.nspid[0], 0, &gp));
+	/* Its surviving member is fine. */
+	ASSERT_EQ(0, gp_decode(NULL, G(2, 3), &pid));
+	EXPECT_EQ(q.nspid[0], pid);
+}
+
 /* ----------------------------------------------------------------------------------------- */
 
 /* pid_bits=28: nsids 1..3. Exhaustion, then reclaim of dead namespaces with new generations. */
@@ -752,6 +792,10 @@ TEST_F_TIMEOUT(gp, nsid_exhaustion_pid_bits_28, 60)
 	EXPECT_EQ(-ENOSPC, gp_encode(NULL, c.pid, 0, &gp));
 	EXPECT_EQ(-ENOSPC, gp_encode(&c, 0, 0, &gp));
 	EXPECT_EQ(-ENOSPC, gp_levels(NULL, c.pid, 0, &lv));
+	set = (struct gpid_ns_set){ .pid = a.pid, .flags = GPID_NS_SET_POLICY,
+				    .policy = GPID_POLICY_EXPORT };
+	ASSERT_EQ(0, gp_ns_set(NULL, &set));
+	EXPECT_EQ(2, set.nsid);
 	set = (struct gpid_ns_set){ .pid = c.pid, .flags = GPID_NS_SET_NSID, .nsid = 2 };
 	EXPECT_EQ(-EEXIST, gp_ns_set(NULL, &set));
 	EXPECT_EQ(-EINVAL, gp_ns_info(NULL, 4, &info));
@@ -762,7 +806,7 @@ TEST_F_TIMEOUT(gp, nsid_exhaustion_pid_bits_28, 60)
 	/* a's namespace dies: it keeps nsid 2 (not live) until an allocation needs it. */
 	ASSERT_EQ(0, gpid_agent_stop(NULL, &a));
 	ASSERT_EQ(0, gp_ns_info(NULL, 2, &info));
-	expect_ns_info(_metadata, &info, 1, 1, a.id.ns_ino, 1, 0, 0, "dead a");
+	expect_ns_info(_metadata, &info, 1, 1, a.id.ns_ino, 1, GPID_POLICY_EXPORT, 0, "dead a");
 	EXPECT_EQ(-ESRCH, gp_decode(NULL, G28(2, 1), &pid));
 	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
 	ASSERT_EQ(3, gpid_parse_namespaces(buf, l, 8)) TH_LOG("%s", buf);
@@ -774,6 +818,7 @@ TEST_F_TIMEOUT(gp, nsid_exhaustion_pid_bits_28, 60)
 	EXPECT_EQ(2, s.nsid);
 	EXPECT_EQ(G28(2, 1), s.tid);
 	ASSERT_EQ(0, gp_ns_info(NULL, 2, &info));
+	/* A new binding: default policy, not the dead namespace's. */
 	expect_ns_info(_metadata, &info, 1, 1, c.id.ns_ino, 0, 0, GPID_NS_LIVE, "c");
 	EXPECT_NE(1, info.generation);
 	gen_c = info.generation;
@@ -1949,6 +1994,16 @@ TEST_F(gp, decode_batch)
 		ASSERT_EQ(i & 1 ? n.pid : getpid(), out[i]) TH_LOG("[%d]", i);
 	}
 	EXPECT_EQ(0x5a5a5a5a, out[GPID_BATCH_MAX]);
+	/* In place: one buffer for both. */
+	do {
+		__u32 buf[4] = { G(2, 1), 0, getpid(), G(77, 1) };
+
+		ASSERT_EQ(0, gp_batch(NULL, buf, (__s32 *)buf, 4));
+		EXPECT_EQ(n.pid, (__s32)buf[0]);
+		EXPECT_EQ(-EINVAL, (__s32)buf[1]);
+		EXPECT_EQ(getpid(), (__s32)buf[2]);
+		EXPECT_EQ(-ESRCH, (__s32)buf[3]);
+	} while (0);
 	out[0] = 0;
 	out[1] = 0x5a5a5a5a;
 	ASSERT_EQ(0, gp_batch(NULL, &many[1], out, 1));

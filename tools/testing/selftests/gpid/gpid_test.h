@@ -424,6 +424,7 @@ enum gpid_agent_op {
 	GPID_AG_THREAD,		/* start a thread that sleeps -> ret: its TID, data: its id */
 	GPID_AG_THREADS_SELF,	/* a: n threads call GPID_IOC_SELF at once -> data: results */
 	GPID_AG_CAPS,		/* effective caps &= (b << 32 | a) */
+	GPID_AG_SETPGID,	/* setpgid(a, b) */
 };
 
 #define GPID_AGENT_DATA		32768
@@ -761,6 +762,10 @@ static void gpid_agent_main(int sock)
 			}
 			m.ret = gpid_threads_self(m.a, (struct gpid_thread_self *)m.data);
 			m.len = m.a * sizeof(struct gpid_thread_self);
+			break;
+		case GPID_AG_SETPGID:
+			m.ret = setpgid(m.a, m.b) ? -errno : 0;
+			m.len = 0;
 			break;
 		case GPID_AG_CAPS:
 			m.ret = gpid_limit_caps((__u64)(__u32)m.b << 32 | (__u32)m.a);
