@@ -6,8 +6,8 @@
  * pid_bits variants, concurrency and bad input.
  *
  * Every test starts from a freshly loaded module (default pid_bits=22) so that nsids are
- * predictable: they are handed out cyclically from 1 on first use, in the order the test
- * first uses each namespace. The fixture teardown kills and reaps every process the test
+ * predictable: the initial namespace is bound at load as nsid 1, and other namespaces get
+ * nsids cyclically from 2 on first use, in the order the test first uses each namespace. The fixture teardown kills and reaps every process the test
  * started, restores /proc/sys/kernel/pid_max and leaves the default module loaded, also after
  * a failed assertion.
  *
@@ -1657,19 +1657,27 @@ TEST_F(gp, unload_with_live_namespaces)
 	ASSERT_EQ(0, gpid_load_module());
 	ASSERT_TRUE(gpid_wait_path(GPID_DEVICE_PATH, 1));
 
+	/* Only the initial namespace is bound: at load, always as nsid 1. */
 	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
-	EXPECT_EQ(0, gpid_parse_namespaces(buf, l, 8)) TH_LOG("%s", buf);
+	ASSERT_EQ(1, gpid_parse_namespaces(buf, l, 8)) TH_LOG("%s", buf);
+	EXPECT_EQ(1, l[0].nsid);
+	EXPECT_EQ(1, l[0].generation);
+	EXPECT_EQ(0, l[0].level);
+	EXPECT_EQ(1, l[0].live);
+	EXPECT_EQ(0, l[0].policy);
 	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 200, &info));
 	EXPECT_EQ(-ESRCH, gp_decode(NULL, G(200, 1), &pid));
-	/* First use after the reload: b first this time. */
+	/* First use after the reload: b before a this time. */
 	ASSERT_EQ(0, gp_self(&b, &s));
-	EXPECT_EQ(1, s.nsid);
+	EXPECT_EQ(2, s.nsid);
 	ASSERT_EQ(0, gp_ns_info(&b, 0, &info));
 	expect_ns_info(_metadata, &info, 2, 0, b.id.ns_ino, 1, 0, GPID_NS_LIVE, "b");
 	ASSERT_EQ(0, gp_self(&a, &s));
-	EXPECT_EQ(2, s.nsid);
-	ASSERT_EQ(0, gp_decode(&a, G(1, 1), &pid));
+	EXPECT_EQ(3, s.nsid);
+	ASSERT_EQ(0, gp_decode(&a, G(2, 1), &pid));
 	EXPECT_EQ(b.pid, pid);
+	ASSERT_EQ(0, gp_self(NULL, &s));
+	EXPECT_EQ(1, s.nsid);
 }
 
 /* ----------------------------------------------------------------------------------------- */
