@@ -9,17 +9,6 @@
 #include "gpid_test.h"
 #include "kselftest_harness.h"
 
-static int wait_for(const char *path, int present)
-{
-	/* devtmpfs creates and removes /dev nodes from a kernel thread: allow it a moment. */
-	for (int i = 0; i < 200; i++) {
-		if ((access(path, F_OK) == 0) == present)
-			return 1;
-		usleep(10000);
-	}
-	return 0;
-}
-
 static int module_refcnt(void)
 {
 	char buf[32];
@@ -36,7 +25,7 @@ TEST(reload_20_times)
 		ASSERT_EQ(0, gpid_unload_module()) TH_LOG("round %d", i);
 		ASSERT_FALSE(gpid_module_loaded());
 		ASSERT_EQ(0, gpid_load_module()) TH_LOG("round %d", i);
-		ASSERT_TRUE(wait_for("/dev/gpid", 1));
+		ASSERT_TRUE(gpid_wait_path("/dev/gpid", 1));
 	}
 }
 
@@ -61,7 +50,7 @@ TEST(unload_while_open_is_busy)
 	EXPECT_EQ(0, module_refcnt());
 	EXPECT_EQ(0, gpid_unload_module());
 	EXPECT_EQ(0, gpid_load_module());
-	ASSERT_TRUE(wait_for("/dev/gpid", 1));
+	ASSERT_TRUE(gpid_wait_path("/dev/gpid", 1));
 }
 
 TEST(files_removed_on_unload)
@@ -72,10 +61,10 @@ TEST(files_removed_on_unload)
 	ASSERT_EQ(0, gpid_unload_module());
 	EXPECT_EQ(-1, access("/proc/gpid", F_OK));
 	EXPECT_EQ(ENOENT, errno);
-	EXPECT_TRUE(wait_for("/dev/gpid", 0));
+	EXPECT_TRUE(gpid_wait_path("/dev/gpid", 0));
 	ASSERT_EQ(0, gpid_load_module());
 	EXPECT_EQ(0, access("/proc/gpid/version", R_OK));
-	EXPECT_TRUE(wait_for("/dev/gpid", 1));
+	EXPECT_TRUE(gpid_wait_path("/dev/gpid", 1));
 }
 
 /* An open proc file keeps working (or fails cleanly) across an unload: never a crash. */
