@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Peer identities (`GPID_FEATURE_PEERCRED`): the peer a unix socket's kernel side captured at
+//! connect/accept/socketpair/listen time (`GPID_IOC_PEER`, the identity `SO_PEERCRED` reports),
+//! and the process behind a pidfd (`GPID_IOC_PIDFD`; with `SO_PASSPIDFD` the kernel hands the
+//! receiver one pidfd per message, the per-message identity). Each is shown in the caller's
+//! view, plus the peer's gpid under `Gpids::gpid_for_observer`.
+
+use crate::{
+    gpids::Gpids,
+    kernel_ext::{
+        pid::{Pid, PidType},
+        rcu,
+        socket::Socket,
+        task::Current,
+        uapi,
+    },
+};
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::prelude::*;
+
+/// `/proc/gpid/creds`: how the answers went, summed over the whole system.
+pub(crate) struct Stats {
+    /// Answers given (every successful `GPID_IOC_PEER` / `GPID_IOC_PIDFD`).
+    pub(crate) queries: AtomicU64,
+    /// ... of which the caller could see the peer.
+    pub(crate) visible: AtomicU64,
+    /// ... of which the peer was invisible but its namespace exports gpids.
+    pub(crate) exported: AtomicU64,
+    /// ... of which the peer was invisible and its gpid withheld (0).
+    pub(crate) hidden: AtomicU64,
+    /// ... of which the socket held no peer identity.
+    pub(crate) none: AtomicU64,
+}
+
+pub(crate) static STATS: Stats = Stats {
+    queries: AtomicU64::new(0),
+    visible: AtomicU64::new(0),
+    exported: AtomicU64::new(0),
+    hidden: AtomicU64::new(0),
+    none: AtomicU64::new(0),
+};
+
+/// A peer as the caller may see it.
+struct Seen {
+    pid: i32,
+    gpid: u32,
+    state: u32,
+}
+
+fn count(counter: &AtomicU64) {
+    STATS.queries.fetch_add(1, Ordering::Relaxed);
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// `peer` (`None`: no identity known) in the calling task's view.
+fn see(gpids: &Gpids, peer: Option<&Pid>) -> Result<Seen> {
+    let Some(peer) = peer else {
+        count(&STATS.none);
+        return Ok(Seen { pid: 0, gpid: 0, state: 0 });
+    };
+    let (pid, gpid) = Current::with(|current| {
+        let viewer = current.pid_ns();
+        Ok::<_, Error>((peer.nr_in(viewer), gpids.gpid_for_observer(viewer, peer)?))
+    })?;
+    let alive = peer.has_task(PidType::Tgid, &rcu::read_lock());
+    count(match (pid, gpid) {
+        (1.., _) => &STATS.visible,
+        (_, 1..) => &STATS.exported,
+        _ => &STATS.hidden,
+    });
+    let mut state = uapi::GPID_PEER_KNOWN;
+    if alive {
+        state |= uapi::GPID_PEER_ALIVE;
+    }
+    Ok(Seen { pid, gpid, state })
+}
+
+/// `GPID_IOC_PEER`.
+pub(crate) fn peer(gpids: &Gpids, a: &mut uapi::gpid_peer) -> Result {
+    if a.flags != 0 || a.reserved != 0 {
+        return Err(EINVAL);
+    }
+    let cred = Socket::from_fd(a.fd)?.peer_cred();
+    let seen = see(gpids, cred.pid.as_deref())?;
+    a.pid = seen.pid;
+    a.gpid = seen.gpid;
+    a.uid = cred.uid;
+    a.gid = cred.gid;
+    a.state = seen.state;
+    Ok(())
+}
+
+/// `GPID_IOC_PIDFD`.
+pub(crate) fn pidfd(gpids: &Gpids, a: &mut uapi::gpid_pidfd) -> Result {
+    if a.flags != 0 || a.reserved != 0 {
+        return Err(EINVAL);
+    }
+    let pid = Pid::from_pidfd(a.pidfd)?;
+    let seen = see(gpids, Some(&pid))?;
+    a.pid = seen.pid;
+    a.gpid = seen.gpid;
+    a.state = seen.state;
+    Ok(())
+}
