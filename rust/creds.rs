@@ -19,11 +19,11 @@ use crate::{
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 
-/// `/proc/gpid/creds`: how the answers went, summed over the whole system.
+/// `/proc/gpid/creds`: how the answers went, summed over the whole system. Every successful
+/// `GPID_IOC_PEER` / `GPID_IOC_PIDFD` counts in exactly one of these (one atomic add per
+/// answer); `queries` is their sum, computed when shown.
 pub(crate) struct Stats {
-    /// Answers given (every successful `GPID_IOC_PEER` / `GPID_IOC_PIDFD`).
-    pub(crate) queries: AtomicU64,
-    /// ... of which the caller could see the peer.
+    /// Answers in which the caller could see the peer.
     pub(crate) visible: AtomicU64,
     /// ... of which the peer was invisible but its namespace exports gpids.
     pub(crate) exported: AtomicU64,
@@ -34,7 +34,6 @@ pub(crate) struct Stats {
 }
 
 pub(crate) static STATS: Stats = Stats {
-    queries: AtomicU64::new(0),
     visible: AtomicU64::new(0),
     exported: AtomicU64::new(0),
     hidden: AtomicU64::new(0),
@@ -49,8 +48,23 @@ struct Seen {
 }
 
 fn count(counter: &AtomicU64) {
-    STATS.queries.fetch_add(1, Ordering::Relaxed);
     counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Stats {
+    /// `(name, value)` for each line of `/proc/gpid/creds`.
+    pub(crate) fn lines(&self) -> [(&'static str, u64); 5] {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let (visible, exported, hidden, none) =
+            (load(&self.visible), load(&self.exported), load(&self.hidden), load(&self.none));
+        [
+            ("queries", visible + exported + hidden + none),
+            ("visible", visible),
+            ("exported", exported),
+            ("hidden", hidden),
+            ("none", none),
+        ]
+    }
 }
 
 /// `peer` (`None`: no identity known) in the calling task's view.

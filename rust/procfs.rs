@@ -142,15 +142,8 @@ impl ProcShow for Creds {
     type Data = Gpids;
 
     fn show(m: &SeqFile, _gpids: &Gpids) -> Result {
-        let s = &creds::STATS;
-        for (name, counter) in [
-            ("queries", &s.queries),
-            ("visible", &s.visible),
-            ("exported", &s.exported),
-            ("hidden", &s.hidden),
-            ("none", &s.none),
-        ] {
-            seq_print!(m, "{} {}\n", name, counter.load(core::sync::atomic::Ordering::Relaxed));
+        for (name, value) in creds::STATS.lines() {
+            seq_print!(m, "{} {}\n", name, value);
         }
         Ok(())
     }
