@@ -21,6 +21,8 @@ const unsigned int GPID_CONST_GPID_IOC_NS_SET = GPID_IOC_NS_SET;
 const unsigned int GPID_CONST_GPID_IOC_ROBUST_REGISTER = GPID_IOC_ROBUST_REGISTER;
 const unsigned int GPID_CONST_GPID_IOC_ROBUST_UNREGISTER = GPID_IOC_ROBUST_UNREGISTER;
 const unsigned int GPID_CONST_GPID_IOC_MSQ = GPID_IOC_MSQ;
+const unsigned int GPID_CONST_GPID_IOC_PEER = GPID_IOC_PEER;
+const unsigned int GPID_CONST_GPID_IOC_PIDFD = GPID_IOC_PIDFD;
 const unsigned long long GPID_CONST_GPID_FEATURE_GLOBAL_PIDS = GPID_FEATURE_GLOBAL_PIDS;
 const unsigned long long GPID_CONST_GPID_FEATURE_ROBUST_FUTEX = GPID_FEATURE_ROBUST_FUTEX;
 const unsigned long long GPID_CONST_GPID_FEATURE_SIGQUEUE = GPID_FEATURE_SIGQUEUE;
@@ -38,4 +40,5 @@ const unsigned long long GPID_CONST_GPID_FEATURE_PEERCRED = GPID_FEATURE_PEERCRE
 #include <linux/workqueue.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
+#include <linux/net.h>
 #include "helpers.h"

@@ -5,7 +5,7 @@
 //! back; see `include/uapi/linux/gpid.h`.
 
 use crate::{
-    features,
+    creds, features,
     gpids::Gpids,
     kernel_ext::{
         miscdevice::MiscDevice,
@@ -54,6 +54,8 @@ impl MiscDevice for GpidDevice {
                 gpids.robust.unregister_current()?;
                 Ok(0)
             }
+            uapi::GPID_IOC_PEER => update(arg, |a: &mut uapi::gpid_peer| creds::peer(gpids, a)),
+            uapi::GPID_IOC_PIDFD => update(arg, |a: &mut uapi::gpid_pidfd| creds::pidfd(gpids, a)),
             _ => Err(ENOTTY),
         }
     }

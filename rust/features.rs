@@ -19,5 +19,8 @@ pub(crate) const ALL: &[(u64, &str)] = &[
 
 /// The features active in this module instance.
 pub(crate) fn active() -> u64 {
-    uapi::GPID_FEATURE_GLOBAL_PIDS | uapi::GPID_FEATURE_ROBUST_FUTEX | uapi::GPID_FEATURE_MSQ
+    uapi::GPID_FEATURE_GLOBAL_PIDS
+        | uapi::GPID_FEATURE_ROBUST_FUTEX
+        | uapi::GPID_FEATURE_MSQ
+        | uapi::GPID_FEATURE_PEERCRED
 }

@@ -8,6 +8,7 @@
 
 use kernel::{c_str, prelude::*, sync::Arc};
 
+mod creds;
 mod device;
 mod features;
 #[path = "gpid_core/src/lib.rs"]

@@ -6,8 +6,13 @@
  *  - module parameters (6.12's Rust `module!` macro has none).
  * Each is a one-liner; rust/kernel_ext/ wraps them in safe types.
  */
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/net.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
@@ -25,6 +30,7 @@
 #include <linux/sched/mm.h>
 #include <linux/workqueue.h>
 #include <asm/futex.h>
+#include <net/sock.h>
 
 #include "helpers.h"
 
@@ -238,4 +244,56 @@ struct kretprobe *gpid_kretprobe_of(struct kretprobe_instance *ri)
 int gpid_ipc_perm_id(const struct kern_ipc_perm *perm)
 {
 	return perm->id;
+}
+
+void gpid_sockfd_put(struct socket *sock)
+{
+	sockfd_put(sock);
+}
+
+/*
+ * The peer identity of a socket as SO_PEERCRED reads it (net/core/sock.c): under
+ * sk_peer_lock, a counted reference to sk_peer_pid (NULL when the socket holds none) and the
+ * effective ids of sk_peer_cred mapped into the caller's user namespace ((u32)-1 without
+ * credentials, as cred_to_ucred).
+ */
+struct pid *gpid_sock_peer(struct socket *sock, u32 *uid, u32 *gid)
+{
+	struct sock *sk = sock->sk;
+	const struct cred *cred;
+	struct pid *pid;
+
+	*uid = *gid = (u32)-1;
+	spin_lock(&sk->sk_peer_lock);
+	pid = get_pid(sk->sk_peer_pid);
+	cred = sk->sk_peer_cred;
+	if (cred) {
+		struct user_namespace *ns = current_user_ns();
+
+		*uid = from_kuid_munged(ns, cred->euid);
+		*gid = from_kgid_munged(ns, cred->egid);
+	}
+	spin_unlock(&sk->sk_peer_lock);
+	return pid;
+}
+
+/*
+ * pidfd_get_pid() is not exported. A pidfd is a file on the pidfs pseudo filesystem (an
+ * internal mount, never reachable by path), whose inode holds a counted reference to the
+ * struct pid in i_private for its whole life (fs/pidfs.c); its root directory is the only
+ * other inode there. Returns a counted reference, or ERR_PTR(-EBADF) as pidfd_get_pid().
+ */
+struct pid *gpid_pidfd_get_pid(int fd)
+{
+	struct file *file = fget(fd);
+	struct inode *inode;
+	struct pid *pid = ERR_PTR(-EBADF);
+
+	if (!file)
+		return pid;
+	inode = file_inode(file);
+	if (inode->i_sb->s_magic == PID_FS_MAGIC && !S_ISDIR(inode->i_mode) && inode->i_private)
+		pid = get_pid(inode->i_private);
+	fput(file);
+	return pid;
 }

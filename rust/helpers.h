@@ -7,6 +7,7 @@
 #include <linux/workqueue_types.h>
 
 struct pid;
+struct socket;
 struct pid_namespace;
 struct task_struct;
 struct user_namespace;
@@ -53,5 +54,8 @@ u32 gpid_current_euid(void);
 bool gpid_current_in_group(u32 gid);
 struct kretprobe *gpid_kretprobe_of(struct kretprobe_instance *ri);
 int gpid_ipc_perm_id(const struct kern_ipc_perm *perm);
+void gpid_sockfd_put(struct socket *sock);
+struct pid *gpid_sock_peer(struct socket *sock, u32 *uid, u32 *gid);
+struct pid *gpid_pidfd_get_pid(int fd);
 
 #endif

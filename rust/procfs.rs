@@ -3,7 +3,7 @@
 //! `/proc/gpid/`: read-only debug files. Each shows only what the reading task may see.
 
 use crate::{
-    features,
+    creds, features,
     gpids::Gpids,
     kernel_ext::{
         proc_fs::{ProcDir, ProcShow},
@@ -22,6 +22,7 @@ pub(crate) fn create(gpids: Arc<Gpids>) -> Result<ProcDir<Gpids>> {
     dir.add_single::<Namespaces>(c_str!("namespaces"))?;
     dir.add_single::<Robust>(c_str!("robust"))?;
     dir.add_single::<Msq>(c_str!("msq"))?;
+    dir.add_single::<Creds>(c_str!("creds"))?;
     Ok(dir)
 }
 
@@ -131,5 +132,19 @@ impl ProcShow for Msq {
                 seq_print!(m, "{} {} {} {} {} {} {}\n", msqid, s.0, s.1, s.2, r.0, r.1, r.2);
             })
         })
+    }
+}
+
+/// `/proc/gpid/creds`: `NAME N` lines, the peer-identity answers given so far, system-wide.
+struct Creds;
+
+impl ProcShow for Creds {
+    type Data = Gpids;
+
+    fn show(m: &SeqFile, _gpids: &Gpids) -> Result {
+        for (name, value) in creds::STATS.lines() {
+            seq_print!(m, "{} {}\n", name, value);
+        }
+        Ok(())
     }
 }

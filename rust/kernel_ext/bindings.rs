@@ -21,6 +21,11 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+// The kernel's bindgen parameters blocklist these; its own `bindings` crate defines them the
+// same way (rust/bindings/lib.rs).
+type __kernel_size_t = usize;
+type __kernel_ssize_t = isize;
+
 include!("../bindings_generated.rs");
 
 /// C's layout, generated from `rust/layout.c` by Kbuild.

@@ -20,6 +20,7 @@ pub(crate) mod pid_namespace;
 pub(crate) mod proc_fs;
 pub(crate) mod rcu;
 pub(crate) mod seq_file;
+pub(crate) mod socket;
 pub(crate) mod sysctl;
 pub(crate) mod task;
 pub(crate) mod uaccess_nofault;

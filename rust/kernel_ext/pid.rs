@@ -7,7 +7,10 @@
 
 use super::{bindings, pid_namespace::PidNamespace, rcu};
 use core::ptr::NonNull;
-use kernel::types::{AlwaysRefCounted, Opaque};
+use kernel::{
+    error::{code::EBADF, Result},
+    types::{AlwaysRefCounted, Opaque},
+};
 
 /// Which ID of a task a [`Pid`] stands for.
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -51,6 +54,17 @@ impl Pid {
     pub(crate) unsafe fn from_ptr<'a>(ptr: *const bindings::pid) -> &'a Self {
         // SAFETY: `Pid` is `repr(transparent)` over the C struct; liveness is the caller's.
         unsafe { &*ptr.cast() }
+    }
+
+    /// The `struct pid` a pidfd of the calling task refers to: `EBADF` when `fd` is not open
+    /// or not a pidfd (as `pidfd_get_pid`).
+    pub(crate) fn from_pidfd(fd: i32) -> Result<kernel::types::ARef<Pid>> {
+        // SAFETY: callable in process context with any fd number; returns a counted
+        // reference or an `ERR_PTR`.
+        let pid = kernel::error::from_err_ptr(unsafe { bindings::gpid_pidfd_get_pid(fd) })?;
+        // SAFETY: `pid` is a counted reference we own (non-NULL: `from_err_ptr` passed it,
+        // and the helper never returns NULL).
+        NonNull::new(pid).map(|p| unsafe { kernel::types::ARef::from_raw(p.cast()) }).ok_or(EBADF)
     }
 
     /// Looks up the `struct pid` whose number in `ns` is `nr` (`find_pid_ns`).

@@ -16,6 +16,9 @@ pub(crate) use super::bindings::{
     GPID_MSQ_UNKNOWN, GPID_MAX_LEVELS, GPID_NS_LIVE,
     GPID_NS_SET_NSID, GPID_NS_SET_POLICY, GPID_POLICY_EXPORT,
 };
+pub(crate) use super::bindings::{
+    gpid_peer, gpid_pidfd, GPID_IOC_PEER, GPID_IOC_PIDFD, GPID_PEER_ALIVE, GPID_PEER_KNOWN,
+};
 use kernel::types::{AsBytes, FromBytes};
 
 /// Marks UAPI structs as plain old data, after checking at build time that they have no
@@ -59,3 +62,5 @@ uapi_pod!(
     reserved,
     reserved2
 );
+uapi_pod!(gpid_peer, fd, flags, pid, gpid, uid, gid, state, reserved);
+uapi_pod!(gpid_pidfd, pidfd, flags, pid, gpid, state, reserved);

@@ -195,6 +195,64 @@ struct gpid_ns_set {
 	__u32 reserved;
 };
 
+/*
+ * Peer identities of sockets and pidfds (GPID_FEATURE_PEERCRED).
+ *
+ * The identity the kernel captured (a struct pid and, for sockets, the credentials), shown in
+ * the caller's view: pid as the stock kernel shows it (0 when the peer is invisible to the
+ * caller), plus its canonical gpid when the caller can see the peer or the peer's namespace
+ * exports its gpids (GPID_POLICY_EXPORT); 0 otherwise.
+ */
+
+/* gpid_peer.state, gpid_pidfd.state */
+#define GPID_PEER_KNOWN		(1U << 0)	/* the kernel holds an identity for the peer */
+#define GPID_PEER_ALIVE		(1U << 1)	/* the peer's process is not yet reaped */
+
+/**
+ * struct gpid_peer - argument of GPID_IOC_PEER: the peer of a socket, exactly as SO_PEERCRED
+ * reports it (captured at connect(), accept(), socketpair() or listen() time), plus its gpid
+ * @fd: in: a socket file descriptor of the caller
+ * @flags: in: must be 0
+ * @pid: out: the peer's PID in the caller's namespace, as SO_PEERCRED: 0 when the peer is
+ *       invisible to the caller or the socket holds no peer identity
+ * @gpid: out: the peer's canonical gpid when the caller can see the peer or the peer's
+ *        namespace exports its gpids; 0 otherwise
+ * @uid: out: the peer's effective uid in the caller's user namespace, as SO_PEERCRED
+ *       (the overflow uid when unmapped, (__u32)-1 when the socket holds no credentials)
+ * @gid: out: the same for the effective gid
+ * @state: out: GPID_PEER_*
+ * @reserved: must be 0
+ */
+struct gpid_peer {
+	__s32 fd;
+	__u32 flags;
+	__s32 pid;
+	__u32 gpid;
+	__u32 uid;
+	__u32 gid;
+	__u32 state;
+	__u32 reserved;
+};
+
+/**
+ * struct gpid_pidfd - argument of GPID_IOC_PIDFD: the process a pidfd refers to, for example
+ * the pidfd SCM_PIDFD delivers with each unix socket message (SO_PASSPIDFD) or SO_PEERPIDFD
+ * @pidfd: in: a pidfd of the caller
+ * @flags: in: must be 0
+ * @pid: out: its PID in the caller's namespace, 0 when invisible
+ * @gpid: out: its canonical gpid, under the same rule as gpid_peer.gpid
+ * @state: out: GPID_PEER_* (GPID_PEER_KNOWN is always set)
+ * @reserved: must be 0
+ */
+struct gpid_pidfd {
+	__s32 pidfd;
+	__u32 flags;
+	__s32 pid;
+	__u32 gpid;
+	__u32 state;
+	__u32 reserved;
+};
+
 #define GPID_IOC_SELF		_IOR(GPID_IOC_MAGIC, 0x01, struct gpid_self)
 #define GPID_IOC_ENCODE		_IOWR(GPID_IOC_MAGIC, 0x02, struct gpid_encode)
 #define GPID_IOC_DECODE		_IOWR(GPID_IOC_MAGIC, 0x03, struct gpid_decode)
@@ -202,6 +260,8 @@ struct gpid_ns_set {
 #define GPID_IOC_LEVELS		_IOWR(GPID_IOC_MAGIC, 0x05, struct gpid_levels)
 #define GPID_IOC_NS_INFO	_IOWR(GPID_IOC_MAGIC, 0x06, struct gpid_ns_info)
 #define GPID_IOC_NS_SET		_IOWR(GPID_IOC_MAGIC, 0x07, struct gpid_ns_set)
+#define GPID_IOC_PEER		_IOWR(GPID_IOC_MAGIC, 0x08, struct gpid_peer)
+#define GPID_IOC_PIDFD		_IOWR(GPID_IOC_MAGIC, 0x09, struct gpid_pidfd)
 
 /*
  * Robust futexes across PID namespaces (GPID_FEATURE_ROBUST_FUTEX).

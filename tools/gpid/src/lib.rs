@@ -207,6 +207,33 @@ impl Device {
     }
 }
 
+/// Peer identities (`GPID_FEATURE_PEERCRED`).
+impl Device {
+    /// `GPID_IOC_PEER`: the peer of the caller's socket `fd` as `SO_PEERCRED` reports it
+    /// (captured at connect/accept/socketpair/listen time), plus its gpid and liveness.
+    pub fn peer(&self, fd: i32) -> io::Result<uapi::GpidPeer> {
+        let mut p = uapi::GpidPeer {
+            fd,
+            ..Default::default()
+        };
+        // SAFETY: GPID_IOC_PEER takes a `struct gpid_peer`.
+        unsafe { self.ioctl(uapi::GPID_IOC_PEER, &mut p)? };
+        Ok(p)
+    }
+
+    /// `GPID_IOC_PIDFD`: the process behind the caller's pidfd `pidfd` (for example an
+    /// `SCM_PIDFD` received with a message), in the caller's view.
+    pub fn pidfd(&self, pidfd: i32) -> io::Result<uapi::GpidPidfd> {
+        let mut p = uapi::GpidPidfd {
+            pidfd,
+            ..Default::default()
+        };
+        // SAFETY: GPID_IOC_PIDFD takes a `struct gpid_pidfd`.
+        unsafe { self.ioctl(uapi::GPID_IOC_PIDFD, &mut p)? };
+        Ok(p)
+    }
+}
+
 fn tgid_flag(tgid: bool) -> u32 {
     if tgid {
         uapi::GPID_ENCODE_TGID

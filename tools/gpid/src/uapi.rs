@@ -299,3 +299,53 @@ pub struct GpidMsq {
 
 /// `GPID_IOC_MSQ`.
 pub const GPID_IOC_MSQ: u32 = iowr::<GpidMsq>(0x30);
+
+/// `GPID_PEER_KNOWN`: the kernel holds an identity for the peer.
+pub const GPID_PEER_KNOWN: u32 = 1 << 0;
+/// `GPID_PEER_ALIVE`: the peer's process is not yet reaped.
+pub const GPID_PEER_ALIVE: u32 = 1 << 1;
+
+/// `struct gpid_peer`: a socket's peer as `SO_PEERCRED` reports it, plus its gpid.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidPeer {
+    /// `fd` (in): a socket of the caller.
+    pub fd: i32,
+    /// `flags` (in): must be 0.
+    pub flags: u32,
+    /// `pid` (out): in the caller's namespace, 0 when invisible or unknown.
+    pub pid: i32,
+    /// `gpid` (out): canonical gpid when visible or exported, else 0.
+    pub gpid: u32,
+    /// `uid` (out): effective uid in the caller's user namespace.
+    pub uid: u32,
+    /// `gid` (out): effective gid in the caller's user namespace.
+    pub gid: u32,
+    /// `state` (out): `GPID_PEER_*`.
+    pub state: u32,
+    /// `reserved`: must be 0.
+    pub reserved: u32,
+}
+
+/// `struct gpid_pidfd`: the process behind a pidfd, in the caller's view.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidPidfd {
+    /// `pidfd` (in): a pidfd of the caller.
+    pub pidfd: i32,
+    /// `flags` (in): must be 0.
+    pub flags: u32,
+    /// `pid` (out): in the caller's namespace, 0 when invisible.
+    pub pid: i32,
+    /// `gpid` (out): canonical gpid when visible or exported, else 0.
+    pub gpid: u32,
+    /// `state` (out): `GPID_PEER_*`.
+    pub state: u32,
+    /// `reserved`: must be 0.
+    pub reserved: u32,
+}
+
+/// `GPID_IOC_PEER`.
+pub const GPID_IOC_PEER: u32 = iowr::<GpidPeer>(0x08);
+/// `GPID_IOC_PIDFD`.
+pub const GPID_IOC_PIDFD: u32 = iowr::<GpidPidfd>(0x09);

@@ -160,6 +160,10 @@ fn rust_values() -> Vec<(String, String)> {
         GPID_MSQ_NONE,
         GPID_MSQ_PARTY,
         GPID_IOC_MSQ,
+        GPID_PEER_KNOWN,
+        GPID_PEER_ALIVE,
+        GPID_IOC_PEER,
+        GPID_IOC_PIDFD,
     ];
     v.extend(layout!(
         GpidVersion,
@@ -227,6 +231,16 @@ fn rust_values() -> Vec<(String, String)> {
             reserved,
             reserved2
         ]
+    ));
+    v.extend(layout!(
+        GpidPeer,
+        "gpid_peer",
+        [fd, flags, pid, gpid, uid, gid, state, reserved]
+    ));
+    v.extend(layout!(
+        GpidPidfd,
+        "gpid_pidfd",
+        [pidfd, flags, pid, gpid, state, reserved]
     ));
     v
 }

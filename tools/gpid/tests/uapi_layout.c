@@ -131,5 +131,25 @@ int main(void)
 	FIELD(gpid_msq, reserved);
 	FIELD(gpid_msq, reserved2);
 	CONST(GPID_IOC_MSQ);
+	CONST(GPID_PEER_KNOWN);
+	CONST(GPID_PEER_ALIVE);
+	SIZE(gpid_peer);
+	FIELD(gpid_peer, fd);
+	FIELD(gpid_peer, flags);
+	FIELD(gpid_peer, pid);
+	FIELD(gpid_peer, gpid);
+	FIELD(gpid_peer, uid);
+	FIELD(gpid_peer, gid);
+	FIELD(gpid_peer, state);
+	FIELD(gpid_peer, reserved);
+	SIZE(gpid_pidfd);
+	FIELD(gpid_pidfd, pidfd);
+	FIELD(gpid_pidfd, flags);
+	FIELD(gpid_pidfd, pid);
+	FIELD(gpid_pidfd, gpid);
+	FIELD(gpid_pidfd, state);
+	FIELD(gpid_pidfd, reserved);
+	CONST(GPID_IOC_PEER);
+	CONST(GPID_IOC_PIDFD);
 	return 0;
 }

@@ -24,6 +24,9 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+#[path = "gpid-bench/peercred.rs"]
+mod peercred;
+
 const ROUNDS: usize = 7;
 /// Per-round time when ITERS is not given: long enough to dwarf the clock, short enough that
 /// the slow /proc routes under TCG keep the whole run within a minute or two.
@@ -809,6 +812,7 @@ fn run(args: &Args) -> Result<bool, String> {
     );
     drop(sleepers);
     println!("(scaling ratio: scaled/base, each as a multiple of getppid timed alongside it)");
+    peercred::rows(&t, dev, &mut check);
     Ok(agree)
 }
 

@@ -19,6 +19,9 @@ commands:
                             bind the PID namespace of PID to nsid N (checkpoint/restore;
                             needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN) and/or set its
                             export policy (needs CAP_SYS_ADMIN); at least one option
+  peer FD                   the peer of socket FD (an fd gpidctl inherited) as SO_PEERCRED
+                            reports it, plus its gpid (when visible or exported) and
+                            whether it is still alive
   version                   ABI version, pid_bits and active features of the module
   help                      this text
 
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         "levels" => cmd_levels(out, args),
         "ns" => cmd_ns(out, args),
         "ns-set" => cmd_ns_set(out, args),
+        "peer" => cmd_peer(out, args),
         "version" => no_args(args).and_then(|()| cmd_version(out)),
         other => Err(usage(format!("unknown command '{other}'"))),
     };
@@ -498,4 +502,34 @@ mod tests {
             "{\"gpid\":12582913,\"hex\":\"0xc00001\",\"nsid\":3,\"nr\":1}"
         );
     }
+}
+
+fn cmd_peer(out: Out, args: &[String]) -> Outcome {
+    let [fd] = args else {
+        return Err(usage("peer takes one FD"));
+    };
+    let fd = parse_pid(fd)?;
+    let (dev, bits) = open_with_bits()?;
+    let p = dev.peer(fd).map_err(|e| failed(format!("peer {fd}"), &e))?;
+    let known = p.state & gpid::uapi::GPID_PEER_KNOWN != 0;
+    let alive = p.state & gpid::uapi::GPID_PEER_ALIVE != 0;
+    if out.json {
+        println!(
+            "{{\"fd\":{fd},\"known\":{known},\"alive\":{alive},\"pid\":{},\"gpid\":{},\"uid\":{},\"gid\":{}}}",
+            p.pid,
+            json_gpid(p.gpid, bits),
+            p.uid,
+            p.gid
+        );
+    } else if !known {
+        println!("fd {fd}: no peer identity (as SO_PEERCRED: pid 0)");
+    } else {
+        let gpid = if p.gpid == 0 { "- (hidden)".to_string() } else { display(p.gpid, bits) };
+        println!("pid    {}", p.pid);
+        println!("gpid   {gpid}");
+        println!("uid    {}", p.uid);
+        println!("gid    {}", p.gid);
+        println!("alive  {}", if alive { "yes" } else { "no" });
+    }
+    Ok(())
 }
