@@ -88,14 +88,19 @@ fn version(gpids: &Gpids, arg: usize) -> Result<isize> {
 }
 
 fn self_ids(gpids: &Gpids) -> Result<uapi::gpid_self> {
+    // A thread's own namespace is its group's too (CLONE_THREAD excludes CLONE_NEWPID), so
+    // both canonical gpids are qualified with the caller's namespace: one registry lookup.
     Current::with(|current| {
         let ns = current.pid_ns();
-        let tid = current.pid(PidType::Pid).ok_or(ESRCH)?;
-        let tgid = current.pid(PidType::Tgid).ok_or(ESRCH)?;
+        let (nsid, _) = gpids.nsid(ns)?;
+        let encode = |kind| {
+            let nr = u32::try_from(current.nr_in(kind, ns)).map_err(|_| ESRCH)?;
+            gpids.encoding.encode(nsid, nr).map_err(crate::gpids::encoding_errno)
+        };
         Ok(uapi::gpid_self {
-            tid: gpids.canonical(&tid)?,
-            tgid: gpids.canonical(&tgid)?,
-            nsid: gpids.nsid(ns)?.0,
+            tid: encode(PidType::Pid)?,
+            tgid: encode(PidType::Tgid)?,
+            nsid,
             level: ns.level(),
         })
     })

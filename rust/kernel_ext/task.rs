@@ -28,6 +28,13 @@ impl Current {
         unsafe { PidNamespace::from_ptr(bindings::task_active_pid_ns(bindings::gpid_current())) }
     }
 
+    /// The task's `kind` number in `ns` (0 when not visible there), without taking a
+    /// reference (`__task_pid_nr_ns`).
+    pub(crate) fn nr_in(&self, kind: PidType, ns: &PidNamespace) -> i32 {
+        // SAFETY: `current` and `ns` are alive; the function takes RCU itself.
+        unsafe { bindings::__task_pid_nr_ns(bindings::gpid_current(), kind.raw(), ns.as_ptr()) }
+    }
+
     /// A counted reference to the task's `kind` pid.
     pub(crate) fn pid(&self, kind: PidType) -> Option<ARef<Pid>> {
         // SAFETY: `current` is alive; `get_task_pid` returns a counted reference or NULL.
