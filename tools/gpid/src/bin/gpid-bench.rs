@@ -523,7 +523,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&args) {
+    let result = run(&args);
+    // After run(), whose /dev/gpid would pin the module that this one unloads and reloads.
+    robust_bench::rows(&Timer { iters: args.iters });
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -820,6 +823,411 @@ fn clone_err(e: &io::Error) -> io::Error {
     match e.raw_os_error() {
         Some(n) => io::Error::from_raw_os_error(n),
         None => io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
+/// Robust mutexes: gpid's cross-namespace mutex against the stock pthread robust mutex (musl's:
+/// this binary is static musl), thread exit with the module loaded and not, and the wake
+/// latency after an owner's death.
+///
+/// Each side runs in threads of its own: musl registers its own robust-list head at a thread's
+/// first robust mutex, which would hide gpid-mutex's head in the same thread (documented).
+mod robust_bench {
+    use super::{header, row, Timer, ROUNDS};
+    use gpid_mutex::{Acquired, Deadline, RawMutex};
+    use std::io;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::time::Instant;
+
+    const DEATHS: usize = 50;
+    const MODULE: &str = "/lib/modules/gpid.ko";
+
+    /// Mutexes of both kinds in one MAP_SHARED mapping (process-shared, like real users).
+    struct Shared {
+        base: *mut u8,
+        len: usize,
+    }
+
+    // SAFETY: the mapping is plain shared memory; every access is through atomics or the
+    // mutex APIs, which are made for concurrent use.
+    unsafe impl Send for Shared {}
+    // SAFETY: as above.
+    unsafe impl Sync for Shared {}
+
+    impl Shared {
+        /// `n` gpid mutexes, `n` pthread robust mutexes, and a few shared words.
+        fn new(n: usize) -> io::Result<Self> {
+            let len = 2 * n * 64 + 4096;
+            // SAFETY: a fresh anonymous mapping.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                return Err(io::Error::last_os_error());
+            }
+            let s = Self {
+                base: p.cast(),
+                len,
+            };
+            for i in 0..n {
+                s.reset(i);
+            }
+            Ok(s)
+        }
+
+        fn gpid(&self, i: usize) -> &RawMutex {
+            // SAFETY: slot i of the first half, 64-byte spaced, zero-filled or initialized.
+            unsafe { &*self.base.add(i * 64).cast::<RawMutex>() }
+        }
+
+        fn pthread(&self, i: usize) -> *mut libc::pthread_mutex_t {
+            // SAFETY: slot i of the second half; pthread_mutex_t (40 bytes) fits 64.
+            unsafe { self.base.add((self.len - 4096) / 2 + i * 64).cast() }
+        }
+
+        fn word(&self, i: usize) -> &AtomicI64 {
+            // SAFETY: the last page holds shared words.
+            unsafe { &*self.base.add(self.len - 4096 + i * 8).cast::<AtomicI64>() }
+        }
+
+        /// Both mutexes of slot i free and consistent again.
+        fn reset(&self, i: usize) {
+            let _ = self.gpid(i).init(0);
+            // SAFETY: attr and mutex memory are live; the mutex is not in use.
+            unsafe {
+                let mut a: libc::pthread_mutexattr_t = std::mem::zeroed();
+                libc::pthread_mutexattr_init(&mut a);
+                libc::pthread_mutexattr_setpshared(&mut a, libc::PTHREAD_PROCESS_SHARED);
+                libc::pthread_mutexattr_setrobust(&mut a, libc::PTHREAD_MUTEX_ROBUST);
+                libc::pthread_mutex_init(self.pthread(i), &a);
+                libc::pthread_mutexattr_destroy(&mut a);
+            }
+        }
+    }
+
+    impl Drop for Shared {
+        fn drop(&mut self) {
+            // SAFETY: our mapping.
+            unsafe { libc::munmap(self.base.cast(), self.len) };
+        }
+    }
+
+    fn gpid_lock(m: &RawMutex) -> io::Result<Acquired> {
+        // SAFETY: the mapping outlives every lock.
+        unsafe { m.lock(Deadline::Never) }.map_err(io::Error::from_raw_os_error)
+    }
+
+    fn pthread_lock(m: *mut libc::pthread_mutex_t) -> io::Result<()> {
+        // SAFETY: an initialized robust mutex in the live mapping.
+        match unsafe { libc::pthread_mutex_lock(m) } {
+            0 | libc::EOWNERDEAD => Ok(()),
+            e => Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+
+    fn pthread_unlock(m: *mut libc::pthread_mutex_t) {
+        // SAFETY: held by this thread.
+        unsafe { libc::pthread_mutex_unlock(m) };
+    }
+
+    /// Runs `f` in a new thread and returns its result.
+    fn in_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+        std::thread::scope(|s| s.spawn(f).join().unwrap_or_else(|_| std::process::abort()))
+    }
+
+    /// `ROUNDS` rounds of each side, alternating, each round in a fresh thread where `prep`
+    /// runs once untimed (registration, first touch) before `iters` timed calls of `op`.
+    fn alternate(
+        t: &Timer,
+        stock: &(impl Fn() + Sync),
+        gpid: &(impl Fn() -> io::Result<()> + Sync),
+    ) -> (io::Result<f64>, io::Result<f64>) {
+        let iters = t.iters.unwrap_or(2000);
+        let time = |op: &dyn Fn()| {
+            let s = Instant::now();
+            for _ in 0..iters {
+                op();
+            }
+            s.elapsed().as_nanos() as f64 / f64::from(iters)
+        };
+        if let Err(e) = in_thread(gpid) {
+            return (Err(io::Error::from_raw_os_error(libc::ENOTSUP)), Err(e));
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            a.push(in_thread(|| {
+                stock();
+                time(&|| stock())
+            }));
+            b.push(in_thread(|| {
+                let _ = gpid();
+                time(&|| {
+                    let _ = gpid();
+                })
+            }));
+        }
+        (Ok(super::median(a)), Ok(super::median(b)))
+    }
+
+    fn uncontended(t: &Timer, s: &Shared) {
+        let g = s.gpid(0);
+        let (a, b) = alternate(
+            t,
+            &|| {
+                let _ = pthread_lock(s.pthread(0));
+                pthread_unlock(s.pthread(0));
+            },
+            &|| {
+                gpid_lock(g)?;
+                g.unlock().map_err(io::Error::from_raw_os_error)
+            },
+        );
+        row("uncontended lock+unlock: pthread robust vs gpid", a, b);
+    }
+
+    /// One thread that locks `k` mutexes (or, for 0, locks and unlocks one, so that it is a
+    /// robust-mutex user with an empty list) and exits holding them: spawn to join, each
+    /// thread timed alone, the two sides alternating thread by thread (medians), so that the
+    /// load of a shared TCG host hits both alike. On musl the stock side's exit marks its
+    /// mutexes in user space (pthread_exit) before the kernel's walk.
+    fn exit_holding(t: &Timer, s: &Shared, k: usize) {
+        let n = t.iters.unwrap_or(400).min(400) as usize;
+        let held = k.max(1);
+        let one = |gpid: bool| -> io::Result<f64> {
+            (0..held).for_each(|i| s.reset(i));
+            let start = Instant::now();
+            in_thread(|| -> io::Result<()> {
+                for i in 0..held {
+                    if gpid {
+                        gpid_lock(s.gpid(i))?;
+                    } else {
+                        pthread_lock(s.pthread(i))?;
+                    }
+                }
+                if k == 0 {
+                    if gpid {
+                        s.gpid(0).unlock().map_err(io::Error::from_raw_os_error)?;
+                    } else {
+                        pthread_unlock(s.pthread(0));
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(start.elapsed().as_nanos() as f64)
+        };
+        let name = format!("thread exit holding {k}: pthread robust vs gpid");
+        if let Err(e) = one(true) {
+            row(&name, Ok(0.0), Err(e));
+            return;
+        }
+        let (mut a, mut b) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            a.push(one(false).unwrap_or(f64::NAN));
+            b.push(one(true).unwrap_or(f64::NAN));
+        }
+        row(&name, Ok(super::median(a)), Ok(super::median(b)));
+    }
+
+    fn module_call(load: bool) -> io::Result<()> {
+        let r = if load {
+            let path = std::ffi::CString::new(MODULE).map_err(|_| io::ErrorKind::InvalidInput)?;
+            // SAFETY: a NUL-terminated path; the fd is closed below.
+            let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: our fd and an empty, NUL-terminated parameter string.
+            let r = unsafe { libc::syscall(libc::SYS_finit_module, fd, c"".as_ptr(), 0) };
+            // SAFETY: our fd.
+            unsafe { libc::close(fd) };
+            r
+        } else {
+            // The library's /dev/gpid pins the module.
+            gpid_mutex::raw::release_device();
+            // SAFETY: a NUL-terminated module name.
+            unsafe { libc::syscall(libc::SYS_delete_module, c"gpid".as_ptr(), libc::O_NONBLOCK) }
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if load {
+            // The exit probes are armed by the first registration: make one, as a real user
+            // would, so that "loaded" measures the armed path.
+            for _ in 0..200 {
+                if in_thread(gpid_mutex::owner_value).is_ok() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        Ok(())
+    }
+
+    /// Threads that never touch gpid: spawn to join, module unloaded vs loaded (and armed).
+    /// Every thread is timed alone and the medians of all of each state's threads compared:
+    /// the states alternate round by round, but a round is long (a module load apart), so
+    /// per-thread medians keep bursts of host load out of the ratio.
+    fn plain_exit(t: &Timer) {
+        let name = "exit of non-gpid threads: unloaded vs loaded";
+        let per_round = t.iters.unwrap_or(100).min(100) as usize;
+        let sample = |out: &mut Vec<f64>| {
+            for _ in 0..per_round {
+                let start = Instant::now();
+                in_thread(|| ());
+                out.push(start.elapsed().as_nanos() as f64);
+            }
+        };
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            if let Err(e) = module_call(false) {
+                row(name, Err(e), Ok(0.0));
+                return;
+            }
+            sample(&mut a);
+            if let Err(e) = module_call(true) {
+                eprintln!("gpid-bench: reloading {MODULE}: {e}");
+                row(name, Ok(0.0), Err(e));
+                return;
+            }
+            sample(&mut b);
+        }
+        row(name, Ok(super::median(a)), Ok(super::median(b)));
+    }
+
+    fn now_ns() -> i64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a live timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+    }
+
+    /// Wake latency after the owner's death: a forked owner takes the mutex, waits until the
+    /// parent sleeps in it, notes the time and SIGKILLs itself; the parent's lock returns.
+    fn wake_latency(s: &Shared, gpid: bool) -> io::Result<Vec<f64>> {
+        let mut out = Vec::new();
+        for _ in 0..DEATHS {
+            s.reset(0);
+            s.word(0).store(0, Ordering::SeqCst);
+            s.word(1).store(0, Ordering::SeqCst);
+            // SAFETY: the child only locks, waits and kills itself.
+            let pid = unsafe { libc::fork() };
+            if pid < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if pid == 0 {
+                let ok = if gpid {
+                    gpid_lock(s.gpid(0)).is_ok()
+                } else {
+                    pthread_lock(s.pthread(0)).is_ok()
+                };
+                s.word(0).store(if ok { 1 } else { -1 }, Ordering::SeqCst);
+                while s.word(0).load(Ordering::SeqCst) != 2 {
+                    std::thread::yield_now();
+                }
+                // Enough for the parent to be asleep in the futex even under TCG.
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                s.word(1).store(now_ns(), Ordering::SeqCst);
+                // SAFETY: ends this child.
+                unsafe { libc::raise(libc::SIGKILL) };
+                // SAFETY: not reached.
+                unsafe { libc::_exit(1) };
+            }
+            while s.word(0).load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            let held = s.word(0).load(Ordering::SeqCst) == 1;
+            s.word(0).store(2, Ordering::SeqCst);
+            let r = if !held {
+                Err(io::Error::from_raw_os_error(libc::EIO))
+            } else if gpid {
+                gpid_lock(s.gpid(0)).map(|_| {
+                    let _ = s.gpid(0).consistent();
+                    let _ = s.gpid(0).unlock();
+                })
+            } else {
+                pthread_lock(s.pthread(0)).map(|_| {
+                    // SAFETY: held by this thread.
+                    unsafe { libc::pthread_mutex_consistent(s.pthread(0)) };
+                    pthread_unlock(s.pthread(0));
+                })
+            };
+            let done = now_ns();
+            // SAFETY: our child.
+            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+            r?;
+            out.push((done - s.word(1).load(Ordering::SeqCst)) as f64);
+        }
+        out.sort_by(f64::total_cmp);
+        Ok(out)
+    }
+
+    /// A counter of `/proc/gpid/robust` ("name value" lines).
+    fn robust_counter(name: &str) -> Option<u64> {
+        let text = std::fs::read_to_string("/proc/gpid/robust").ok()?;
+        text.lines().find_map(|l| {
+            let mut f = l
+                .split(|c: char| c == ':' || c.is_whitespace())
+                .filter(|w| !w.is_empty());
+            (f.next()? == name).then(|| f.next()?.parse().ok())?
+        })
+    }
+
+    fn latency_rows(s: &Shared) {
+        let stock = in_thread(|| wake_latency(s, false));
+        let fallbacks = robust_counter("fallbacks");
+        let gpid = in_thread(|| wake_latency(s, true));
+        // A death handled by the fallback wakes nobody: its waiter notices within a 50 ms
+        // slice, which shows in the tail; say how many there were.
+        if let (Some(a), Some(b)) = (fallbacks, robust_counter("fallbacks")) {
+            println!(
+                "(gpid wakes through the fallback during the latency rows: {})",
+                b - a
+            );
+        }
+        let pick = |r: &io::Result<Vec<f64>>, q: f64| match r {
+            Ok(v) if !v.is_empty() => Ok(v[((v.len() - 1) as f64 * q).round() as usize]),
+            Ok(_) => Err(io::Error::from_raw_os_error(libc::ENODATA)),
+            Err(e) => Err(super::clone_err(e)),
+        };
+        row(
+            &format!("wake after owner death, median of {DEATHS}"),
+            pick(&stock, 0.5),
+            pick(&gpid, 0.5),
+        );
+        row(
+            &format!("wake after owner death, p99 of {DEATHS}"),
+            pick(&stock, 0.99),
+            pick(&gpid, 0.99),
+        );
+    }
+
+    /// The robust-mutex rows, in a table of their own.
+    pub fn rows(t: &Timer) {
+        println!();
+        header("robust mutexes (ns/op)", "stock", "gpid");
+        let s = match Shared::new(64) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("gpid-bench: robust mutexes: {e}");
+                return;
+            }
+        };
+        uncontended(t, &s);
+        for k in [0, 1, 64] {
+            exit_holding(t, &s, k);
+        }
+        latency_rows(&s);
+        plain_exit(t);
     }
 }
 

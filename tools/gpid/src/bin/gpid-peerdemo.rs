@@ -18,7 +18,15 @@ const SCM_PIDFD: libc::c_int = 4;
 fn set_flag(fd: libc::c_int, opt: libc::c_int) -> io::Result<()> {
     let one: libc::c_int = 1;
     // SAFETY: `one` is a valid int option value for the call's duration.
-    let r = unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&one as *const libc::c_int).cast(), 4) };
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&one as *const libc::c_int).cast(),
+            4,
+        )
+    };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -31,7 +39,10 @@ fn recv_creds(fd: libc::c_int) -> io::Result<(Option<libc::ucred>, Option<libc::
     struct Cmsg([u8; 128]);
     let mut cbuf = Cmsg([0; 128]);
     let mut data = [0u8; 64];
-    let mut iov = libc::iovec { iov_base: data.as_mut_ptr().cast(), iov_len: data.len() };
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
     // SAFETY: an all-zero msghdr is valid.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
@@ -48,9 +59,13 @@ fn recv_creds(fd: libc::c_int) -> io::Result<(Option<libc::ucred>, Option<libc::
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
             if (*c).cmsg_type == libc::SCM_CREDENTIALS {
-                cred = Some(std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::ucred>()));
+                cred = Some(std::ptr::read_unaligned(
+                    libc::CMSG_DATA(c).cast::<libc::ucred>(),
+                ));
             } else if (*c).cmsg_type == SCM_PIDFD {
-                pidfd = Some(std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>()));
+                pidfd = Some(std::ptr::read_unaligned(
+                    libc::CMSG_DATA(c).cast::<libc::c_int>(),
+                ));
             }
             c = libc::CMSG_NXTHDR(&msg, c);
         }
@@ -76,11 +91,26 @@ fn serve(path: &str) -> io::Result<()> {
     let dev = Device::open()?;
     let bits = dev.version()?.pid_bits;
 
-    let mut u = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut u = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: `u` and `len` are valid for the kernel's writes.
-    unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut u as *mut libc::ucred).cast(), &mut len) };
-    println!("[server] stock SO_PEERCRED:        pid {} uid {} gid {}", u.pid, u.uid, u.gid);
+    unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut u as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    println!(
+        "[server] stock SO_PEERCRED:        pid {} uid {} gid {}",
+        u.pid, u.uid, u.gid
+    );
     let p = dev.peer(fd)?;
     println!(
         "[server] gpid GPID_IOC_PEER:       pid {} gpid {} uid {} gid {} alive {}",
@@ -92,11 +122,18 @@ fn serve(path: &str) -> io::Result<()> {
     );
     let (cred, pidfd) = recv_creds(fd)?;
     if let Some(c) = cred {
-        println!("[server] message SCM_CREDENTIALS:  pid {} uid {} gid {}", c.pid, c.uid, c.gid);
+        println!(
+            "[server] message SCM_CREDENTIALS:  pid {} uid {} gid {}",
+            c.pid, c.uid, c.gid
+        );
     }
     if let Some(pfd) = pidfd.filter(|&f| f >= 0) {
         let q = dev.pidfd(pfd)?;
-        println!("[server] message SCM_PIDFD + GPID_IOC_PIDFD: pid {} gpid {}", q.pid, gpid_text(q.gpid, bits));
+        println!(
+            "[server] message SCM_PIDFD + GPID_IOC_PIDFD: pid {} gpid {}",
+            q.pid,
+            gpid_text(q.gpid, bits)
+        );
         // SAFETY: the pidfd was installed for us; closed once.
         unsafe { libc::close(pfd) };
     }

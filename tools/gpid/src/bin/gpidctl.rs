@@ -524,7 +524,11 @@ fn cmd_peer(out: Out, args: &[String]) -> Outcome {
     } else if !known {
         println!("fd {fd}: no peer identity (as SO_PEERCRED: pid 0)");
     } else {
-        let gpid = if p.gpid == 0 { "- (hidden)".to_string() } else { display(p.gpid, bits) };
+        let gpid = if p.gpid == 0 {
+            "- (hidden)".to_string()
+        } else {
+            display(p.gpid, bits)
+        };
         println!("pid    {}", p.pid);
         println!("gpid   {gpid}");
         println!("uid    {}", p.uid);

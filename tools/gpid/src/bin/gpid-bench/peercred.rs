@@ -22,7 +22,9 @@ fn check(r: libc::c_int) -> io::Result<libc::c_int> {
 fn socketpair(kind: libc::c_int) -> io::Result<[libc::c_int; 2]> {
     let mut sv = [-1; 2];
     // SAFETY: `sv` has room for the two fds.
-    check(unsafe { libc::socketpair(libc::AF_UNIX, kind | libc::SOCK_CLOEXEC, 0, sv.as_mut_ptr()) })?;
+    check(unsafe {
+        libc::socketpair(libc::AF_UNIX, kind | libc::SOCK_CLOEXEC, 0, sv.as_mut_ptr())
+    })?;
     Ok(sv)
 }
 
@@ -30,17 +32,33 @@ fn set_flag(fd: libc::c_int, opt: libc::c_int) -> io::Result<()> {
     let one: libc::c_int = 1;
     // SAFETY: `one` is a valid int option value for the call's duration.
     check(unsafe {
-        libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&one as *const libc::c_int).cast(), 4)
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&one as *const libc::c_int).cast(),
+            4,
+        )
     })
     .map(drop)
 }
 
 fn so_peercred(fd: libc::c_int) -> io::Result<libc::ucred> {
-    let mut u = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut u = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: `u` and `len` are valid for the kernel's writes.
     check(unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut u as *mut libc::ucred).cast(), &mut len)
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut u as *mut libc::ucred).cast(),
+            &mut len,
+        )
     })?;
     Ok(u)
 }
@@ -68,22 +86,35 @@ impl PingPong {
             None
         };
         let echo = std::thread::spawn(move || echo(b, dev));
-        Ok(Self { fd: a, echo: Some(echo) })
+        Ok(Self {
+            fd: a,
+            echo: Some(echo),
+        })
     }
 
     fn once(&self) -> io::Result<()> {
         // SAFETY: plain id getters.
-        let creds = unsafe { libc::ucred { pid: libc::getpid(), uid: libc::getuid(), gid: libc::getgid() } };
+        let creds = unsafe {
+            libc::ucred {
+                pid: libc::getpid(),
+                uid: libc::getuid(),
+                gid: libc::getgid(),
+            }
+        };
         let mut cbuf = Cmsg([0; 128]);
         let mut byte = [b'p'];
-        let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
         // SAFETY: an all-zero msghdr is valid.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = cbuf.0.as_mut_ptr().cast();
         // SAFETY: CMSG_SPACE is a pure computation.
-        msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::ucred>() as u32) } as _;
+        msg.msg_controllen =
+            unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::ucred>() as u32) } as _;
         // SAFETY: `msg` describes `cbuf`, which has room for one ucred cmsg.
         unsafe {
             let c = libc::CMSG_FIRSTHDR(&msg);
@@ -120,7 +151,10 @@ fn echo(fd: libc::c_int, dev: Option<Device>) {
     loop {
         let mut cbuf = Cmsg([0; 128]);
         let mut byte = [0u8];
-        let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
         // SAFETY: an all-zero msghdr is valid.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_iov = &mut iov;
@@ -165,7 +199,8 @@ fn settle() {
 fn unload() -> io::Result<()> {
     let name = CString::new("gpid").map_err(io::Error::other)?;
     // SAFETY: `name` is NUL-terminated.
-    check(unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) } as i32).map(drop)
+    check(unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) } as i32)
+        .map(drop)
 }
 
 fn load() -> io::Result<()> {
@@ -173,7 +208,11 @@ fn load() -> io::Result<()> {
     let params = CString::new("").map_err(io::Error::other)?;
     use std::os::fd::AsRawFd;
     // SAFETY: `file` is open and `params` NUL-terminated.
-    check(unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) } as i32).map(drop)
+    check(
+        unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) }
+            as i32,
+    )
+    .map(drop)
 }
 
 /// The rows of this feature. Takes the device by value: the last row unloads and reloads the
@@ -187,7 +226,10 @@ pub(super) fn rows(t: &Timer, dev: Device, check_ok: &mut impl FnMut(&str, bool)
             let stock = so_peercred(a);
             let ours = dev.peer(a);
             if let (Ok(s), Ok(o)) = (&stock, &ours) {
-                check_ok("peer ioctl == SO_PEERCRED", s.pid == o.pid && s.uid == o.uid && s.gid == o.gid);
+                check_ok(
+                    "peer ioctl == SO_PEERCRED",
+                    s.pid == o.pid && s.uid == o.uid && s.gid == o.gid,
+                );
             }
             let (x, y) = t.compare(
                 || {
@@ -202,7 +244,11 @@ pub(super) fn rows(t: &Timer, dev: Device, check_ok: &mut impl FnMut(&str, bool)
                 libc::close(b);
             }
         }
-        Err(e) => row("peer ioctl vs getsockopt(SO_PEERCRED)", Err(e), Err(io::Error::other("socketpair"))),
+        Err(e) => row(
+            "peer ioctl vs getsockopt(SO_PEERCRED)",
+            Err(e),
+            Err(io::Error::other("socketpair")),
+        ),
     }
 
     // The per-message route: SCM_PIDFD with every message plus one ioctl, against plain
@@ -221,9 +267,11 @@ pub(super) fn rows(t: &Timer, dev: Device, check_ok: &mut impl FnMut(&str, bool)
             );
             row("SCM_CREDS ping-pong: +SCM_PIDFD+pidfd ioctl vs plain", x, y);
         }
-        (Err(e), _) | (_, Err(e)) => {
-            row("SCM_CREDS ping-pong: +SCM_PIDFD+pidfd ioctl vs plain", Err(io::Error::other(e.to_string())), Err(io::Error::other("setup")))
-        }
+        (Err(e), _) | (_, Err(e)) => row(
+            "SCM_CREDS ping-pong: +SCM_PIDFD+pidfd ioctl vs plain",
+            Err(io::Error::other(e.to_string())),
+            Err(io::Error::other("setup")),
+        ),
     }
     drop(with_gpid);
     drop(dev);
@@ -247,8 +295,16 @@ pub(super) fn rows(t: &Timer, dev: Device, check_ok: &mut impl FnMut(&str, bool)
         Ok((median(stock), median(loaded)))
     });
     match r {
-        Ok((s, l)) => row("SCM_CREDS ping-pong: module loaded vs unloaded", Ok(s), Ok(l)),
-        Err(e) => row("SCM_CREDS ping-pong: module loaded vs unloaded", Err(e), Err(io::Error::other("unload"))),
+        Ok((s, l)) => row(
+            "SCM_CREDS ping-pong: module loaded vs unloaded",
+            Ok(s),
+            Ok(l),
+        ),
+        Err(e) => row(
+            "SCM_CREDS ping-pong: module loaded vs unloaded",
+            Err(e),
+            Err(io::Error::other("unload")),
+        ),
     }
     if let Some(mask) = saved {
         // SAFETY: `mask` is a valid cpu set for the calling thread.
