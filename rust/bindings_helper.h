@@ -23,6 +23,8 @@ const unsigned int GPID_CONST_GPID_IOC_ROBUST_UNREGISTER = GPID_IOC_ROBUST_UNREG
 const unsigned int GPID_CONST_GPID_IOC_MSQ = GPID_IOC_MSQ;
 const unsigned int GPID_CONST_GPID_IOC_PEER = GPID_IOC_PEER;
 const unsigned int GPID_CONST_GPID_IOC_PIDFD = GPID_IOC_PIDFD;
+const unsigned int GPID_CONST_GPID_IOC_SIGQUEUE = GPID_IOC_SIGQUEUE;
+const unsigned int GPID_CONST_GPID_IOC_SIGSENDER = GPID_IOC_SIGSENDER;
 const unsigned long long GPID_CONST_GPID_FEATURE_GLOBAL_PIDS = GPID_FEATURE_GLOBAL_PIDS;
 const unsigned long long GPID_CONST_GPID_FEATURE_ROBUST_FUTEX = GPID_FEATURE_ROBUST_FUTEX;
 const unsigned long long GPID_CONST_GPID_FEATURE_SIGQUEUE = GPID_FEATURE_SIGQUEUE;
@@ -41,4 +43,6 @@ const unsigned long long GPID_CONST_GPID_FEATURE_PEERCRED = GPID_FEATURE_PEERCRE
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/net.h>
+#include <linux/signal.h>
+#include <linux/tracepoint.h>
 #include "helpers.h"

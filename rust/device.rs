@@ -5,7 +5,7 @@
 //! back; see `include/uapi/linux/gpid.h`.
 
 use crate::{
-    creds, features,
+    creds, features, signals,
     gpids::Gpids,
     kernel_ext::{
         miscdevice::MiscDevice,
@@ -50,6 +50,10 @@ impl MiscDevice for GpidDevice {
                 update(arg, |a: &mut uapi::gpid_robust_register| robust_register(gpids, a))
             }
             uapi::GPID_IOC_MSQ => update(arg, |a: &mut uapi::gpid_msq| gpids.msq.query(gpids, a)),
+            uapi::GPID_IOC_SIGQUEUE => sigqueue(gpids, arg),
+            uapi::GPID_IOC_SIGSENDER => {
+                update(arg, |a: &mut uapi::gpid_sigsender| signals::sigsender(gpids, a))
+            }
             uapi::GPID_IOC_ROBUST_UNREGISTER => {
                 gpids.robust.unregister_current()?;
                 Ok(0)
@@ -82,7 +86,7 @@ fn version(gpids: &Gpids, arg: usize) -> Result<isize> {
         &uapi::gpid_version {
             abi_version: uapi::GPID_ABI_VERSION,
             pid_bits: gpids.encoding.pid_bits(),
-            features: features::active(),
+            features: features::active(gpids),
         },
     )
 }
@@ -227,4 +231,11 @@ fn robust_register(gpids: &Gpids, a: &mut uapi::gpid_robust_register) -> Result 
     gpids.robust.register_current(owner)?;
     a.owner = owner;
     Ok(())
+}
+
+fn sigqueue(gpids: &Gpids, arg: usize) -> Result<isize> {
+    let a: uapi::gpid_sigqueue =
+        UserSlice::new(arg, core::mem::size_of::<uapi::gpid_sigqueue>()).reader().read()?;
+    signals::sigqueue(gpids, &a)?;
+    Ok(0)
 }

@@ -5,7 +5,7 @@
 //! A bit is reported only while its feature is built and active: user space tests the bits,
 //! never the ABI version, to know what it may call.
 
-use crate::kernel_ext::uapi;
+use crate::{gpids::Gpids, kernel_ext::uapi};
 
 /// Every feature gpid knows, with the name `/proc/gpid/features` shows.
 pub(crate) const ALL: &[(u64, &str)] = &[
@@ -18,9 +18,10 @@ pub(crate) const ALL: &[(u64, &str)] = &[
 ];
 
 /// The features active in this module instance.
-pub(crate) fn active() -> u64 {
+pub(crate) fn active(gpids: &Gpids) -> u64 {
     uapi::GPID_FEATURE_GLOBAL_PIDS
         | uapi::GPID_FEATURE_ROBUST_FUTEX
         | uapi::GPID_FEATURE_MSQ
         | uapi::GPID_FEATURE_PEERCRED
+        | gpids.signals.features()
 }

@@ -19,6 +19,7 @@ mod msq;
 mod procfs;
 mod registry;
 mod robust;
+mod signals;
 
 use gpid_core::encoding::Encoding;
 use gpids::Gpids;
@@ -83,6 +84,7 @@ impl kernel::Module for Gpid {
         let gpids = Arc::pin_init(Gpids::new(encoding)?, GFP_KERNEL)?;
         // The initial namespace is always nsid 1, whoever asks first.
         gpids.nsid(PidNamespace::init_ns())?;
+        gpids.signals.start()?;
         let proc = procfs::create(gpids.clone())?;
         let device = MiscDeviceRegistration::register(
             MiscDeviceOptions {

@@ -16,6 +16,7 @@ use crate::kernel_ext::{
 use crate::registry::{NsEntry, Reclaimed, Registry};
 use crate::msq::Msq;
 use crate::robust::Robust;
+use crate::signals::Signals;
 use kernel::{new_spinlock, prelude::*, sync::SpinLock, types::ARef};
 
 fn reclaimed_batch() -> usize {
@@ -53,6 +54,9 @@ pub(crate) struct Gpids {
     pub(crate) robust: Robust,
     /// SysV message queue parties.
     pub(crate) msq: Msq,
+    /// Signals: the sigqueue ioctl, sender records, the transparent si_pid fix.
+    #[pin]
+    pub(crate) signals: Signals,
 }
 
 /// `EOVERFLOW`, which 6.12's `kernel::error::code` lacks.
@@ -73,11 +77,13 @@ impl Gpids {
         let registry = Registry::new(encoding.max_nsid())?;
         let robust = Robust::new()?;
         let msq = Msq::new()?;
+        let signals = Signals::new()?;
         Ok(pin_init!(Self {
             encoding,
             registry <- new_spinlock!(registry, "gpid_registry"),
             robust <- robust,
             msq,
+            signals <- signals,
         }))
     }
 

@@ -31,6 +31,12 @@
 #include <linux/workqueue.h>
 #include <asm/futex.h>
 #include <net/sock.h>
+#include <linux/percpu.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/signal.h>
+#include <linux/tracepoint.h>
+#include <linux/string.h>
 
 #include "helpers.h"
 
@@ -41,6 +47,15 @@ MODULE_PARM_DESC(pid_bits, "Low bits of a gpid that hold the namespace-local PID
 unsigned int gpid_param_pid_bits(void)
 {
 	return pid_bits;
+}
+
+static bool signal_fixup = true;
+module_param(signal_fixup, bool, 0444);
+MODULE_PARM_DESC(signal_fixup, "Translate si_pid of signals from kill(2) & co. into the receiver's namespace (default on)");
+
+bool gpid_param_signal_fixup(void)
+{
+	return signal_fixup;
 }
 
 struct task_struct *gpid_current(void)
@@ -296,4 +311,277 @@ struct pid *gpid_pidfd_get_pid(int fd)
 		pid = get_pid(inode->i_private);
 	fput(file);
 	return pid;
+}
+
+/* ---- signals (rust/kernel_ext/signal.rs) ---------------------------------------------- */
+
+struct gpid_tp_lookup {
+	const char *name;
+	struct tracepoint *tp;
+};
+
+static void gpid_tp_match(struct tracepoint *tp, void *priv)
+{
+	struct gpid_tp_lookup *l = priv;
+
+	if (!strcmp(tp->name, l->name))
+		l->tp = tp;
+}
+
+/* A core-kernel tracepoint by name (tracepoints are not symbols a module can link to). */
+struct tracepoint *gpid_find_tracepoint(const char *name)
+{
+	struct gpid_tp_lookup l = { .name = name };
+
+	for_each_kernel_tracepoint(gpid_tp_match, &l);
+	return l.tp;
+}
+
+void gpid_tracepoint_synchronize_unregister(void)
+{
+	tracepoint_synchronize_unregister();
+}
+
+/*
+ * The send in progress on this CPU (set with preemption disabled around one send, so only
+ * the sending task, in task context, can see it).
+ */
+static DEFINE_PER_CPU(const struct gpid_send_slot *, gpid_send_slot);
+
+const struct gpid_send_slot *gpid_current_send_slot(void)
+{
+	return in_task() ? this_cpu_read(gpid_send_slot) : NULL;
+}
+
+bool gpid_in_task(void)
+{
+	return in_task();
+}
+
+/*
+ * check_kill_permission() (kernel/signal.c, static) without its audit and LSM calls, for the
+ * task @pid names now: -ESRCH without one, -EPERM when denied, GPID_KILL_BY_UID when the
+ * sender's real or effective UID matches the target's real or saved UID (kill_ok_by_cred's
+ * UID rule, which kill_pid_usb_asyncio() also checks), GPID_KILL_BY_PRIVILEGE when only
+ * another rule allows it (same thread group, CAP_KILL in the target's user namespace, SIGCONT
+ * within the session).
+ */
+int gpid_kill_permission(struct pid *pid, int sig)
+{
+	const struct cred *cred = current_cred(), *tcred;
+	struct task_struct *t;
+	int ret = -ESRCH;
+
+	rcu_read_lock();
+	t = pid_task(pid, PIDTYPE_PID);
+	if (!t)
+		goto out;
+	tcred = __task_cred(t);
+	if (uid_eq(cred->euid, tcred->suid) || uid_eq(cred->euid, tcred->uid) ||
+	    uid_eq(cred->uid, tcred->suid) || uid_eq(cred->uid, tcred->uid))
+		ret = GPID_KILL_BY_UID;
+	else if (same_thread_group(current, t) || ns_capable(tcred->user_ns, CAP_KILL))
+		ret = GPID_KILL_BY_PRIVILEGE;
+	else if (sig == SIGCONT && (!task_session(t) || task_session(t) == task_session(current)))
+		ret = GPID_KILL_BY_PRIVILEGE;
+	else
+		ret = -EPERM;
+out:
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * A copy of the caller's credentials (same LSM subject) whose real UID is that of the task
+ * @pid names, for kill_pid_usb_asyncio()'s UID check once gpid_kill_permission() allowed the
+ * send on other grounds. Never committed; NULL when out of memory or the task is gone.
+ */
+const struct cred *gpid_cred_with_uid_of(struct pid *pid)
+{
+	struct cred *new = prepare_creds();
+	struct task_struct *t;
+
+	if (!new)
+		return NULL;
+	rcu_read_lock();
+	t = pid_task(pid, PIDTYPE_PID);
+	if (t)
+		new->uid = __task_cred(t)->uid;
+	rcu_read_unlock();
+	if (!t) {
+		abort_creds(new);
+		return NULL;
+	}
+	return new;
+}
+
+void gpid_put_cred(const struct cred *cred)
+{
+	put_cred(cred);
+}
+
+/*
+ * Queues @sig to the process of the task @pid names, as sigqueue(3) does (shared pending
+ * queue, RLIMIT_SIGPENDING, EAGAIN), through kill_pid_usb_asyncio(): the one exported path
+ * that queues a caller-built siginfo group-wide and asks the LSM (security_task_kill). It
+ * queues si_code SI_ASYNCIO with @token in the si_pid/si_uid bytes; the signal_generate probe
+ * recognises it by @slot and rewrites it to SI_QUEUE under the target's siglock, before any
+ * receiver can dequeue it. @cred: the sender's credentials for the UID check (NULL: the
+ * caller's own).
+ */
+int gpid_send_group(int sig, struct pid *pid, const struct cred *cred, u64 token,
+		    const struct gpid_send_slot *slot)
+{
+	sigval_t v = { .sival_ptr = (void __user *)(unsigned long)token };
+	int ret;
+
+	preempt_disable();
+	this_cpu_write(gpid_send_slot, slot);
+	ret = kill_pid_usb_asyncio(sig, 0, v, pid, cred ? cred : current_cred());
+	this_cpu_write(gpid_send_slot, NULL);
+	preempt_enable();
+	return ret;
+}
+
+/*
+ * Queues @sig with @value to the thread @pid names, as rt_tgsigqueueinfo(2) does after its
+ * permission check: send_sig_info() (thread-directed, RLIMIT_SIGPENDING, EAGAIN, si_uid mapped
+ * into the target's user namespace, si_pid zeroed and init protection lifted for a sender in
+ * an ancestor namespace, exactly as send_signal_locked() does for every sender).
+ */
+int gpid_send_thread(int sig, struct pid *pid, u64 value, const struct gpid_send_slot *slot)
+{
+	struct kernel_siginfo info;
+	struct task_struct *t;
+	int ret = -ESRCH;
+
+	rcu_read_lock();
+	t = pid_task(pid, PIDTYPE_PID);
+	if (t)
+		get_task_struct(t);
+	rcu_read_unlock();
+	if (!t)
+		return ret;
+	clear_siginfo(&info);
+	info.si_signo = sig;
+	info.si_errno = 0;
+	info.si_code = SI_QUEUE;
+	info.si_pid = task_tgid_nr_ns(current, task_active_pid_ns(t));
+	info.si_uid = from_kuid_munged(current_user_ns(), current_uid());
+	info.si_ptr = (void __user *)(unsigned long)value;
+	preempt_disable();
+	this_cpu_write(gpid_send_slot, slot);
+	ret = send_sig_info(sig, &info, t);
+	this_cpu_write(gpid_send_slot, NULL);
+	preempt_enable();
+	put_task_struct(t);
+	return ret;
+}
+
+/* kill_pid(): the kernel's own kill(2) path (permission, LSM, init protection, SI_USER). */
+int gpid_kill_pid(struct pid *pid, int sig)
+{
+	return kill_pid(pid, sig, 0);
+}
+
+bool gpid_siginfo_is_special(const struct kernel_siginfo *info)
+{
+	return info <= SEND_SIG_PRIV;
+}
+
+int gpid_siginfo_code(const struct kernel_siginfo *info)
+{
+	return info->si_code;
+}
+
+pid_t gpid_siginfo_pid(const struct kernel_siginfo *info)
+{
+	return info->si_pid;
+}
+
+u64 gpid_siginfo_ptr_bits(const struct kernel_siginfo *info)
+{
+	return (unsigned long)info->si_ptr;
+}
+
+/* The sigqueue token gpid_send_group() hid in the si_pid/si_uid bytes. */
+u64 gpid_siginfo_token(const struct kernel_siginfo *info)
+{
+	return (unsigned long)((sigval_t *)&info->si_pid)->sival_ptr;
+}
+
+/*
+ * The siginfo of the entry __send_signal_locked() just appended to @t's pending queue, when
+ * it is a copy of @info. Called from the signal_generate probe: @t's siglock is held.
+ */
+struct kernel_siginfo *gpid_queued_siginfo(struct task_struct *t, bool group,
+					   const struct kernel_siginfo *info)
+{
+	struct sigpending *pending = group ? &t->signal->shared_pending : &t->pending;
+	struct sigqueue *q;
+
+	lockdep_assert_held(&t->sighand->siglock);
+	if (list_empty(&pending->list))
+		return NULL;
+	q = list_last_entry(&pending->list, struct sigqueue, list);
+	return memcmp(&q->info, info, sizeof(*info)) ? NULL : &q->info;
+}
+
+void gpid_siginfo_set_pid(struct kernel_siginfo *info, pid_t pid)
+{
+	info->si_pid = pid;
+}
+
+/* Makes @info what sigqueue(3) from the current task to @t would have queued. */
+void gpid_siginfo_make_queue(struct kernel_siginfo *info, struct task_struct *t, u64 value)
+{
+	int sig = info->si_signo;
+
+	clear_siginfo(info);
+	info->si_signo = sig;
+	info->si_errno = 0;
+	info->si_code = SI_QUEUE;
+	info->si_pid = task_tgid_nr_ns(current, task_active_pid_ns(t));
+	info->si_uid = from_kuid_munged(task_cred_xxx(t, user_ns), current_uid());
+	info->si_ptr = (void __user *)(unsigned long)value;
+}
+
+bool gpid_task_is_kthread(const struct task_struct *t)
+{
+	return t->flags & PF_KTHREAD;
+}
+
+/* The current task's thread-group ID in its own namespace, and in @t's. */
+pid_t gpid_current_tgid_vnr(void)
+{
+	return task_tgid_vnr(current);
+}
+
+pid_t gpid_current_tgid_in(struct task_struct *t)
+{
+	return task_tgid_nr_ns(current, task_active_pid_ns(t));
+}
+
+/* @t's thread-group pid (no reference: valid while @t is, e.g. under its siglock). */
+struct pid *gpid_task_tgid_pid(struct task_struct *t)
+{
+	return task_tgid(t);
+}
+
+bool gpid_security_enabled(void)
+{
+	return IS_ENABLED(CONFIG_SECURITY);
+}
+
+unsigned long gpid_spin_lock_irqsave(spinlock_t *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void gpid_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
 }

@@ -5,6 +5,7 @@
 
 #include <linux/types.h>
 #include <linux/workqueue_types.h>
+#include <linux/spinlock_types.h>
 
 struct pid;
 struct socket;
@@ -20,6 +21,26 @@ struct kern_ipc_perm;
 struct kretprobe;
 struct kretprobe_instance;
 enum pid_type;
+struct tracepoint;
+struct kernel_siginfo;
+struct cred;
+
+
+/*
+ * The send in progress on this CPU, seen by the signal_generate probe (rust/kernel_ext/signal.rs
+ * defines the same layout): @tag names the probe's type, @cookie its request.
+ */
+struct gpid_send_slot {
+	const void *tag;
+	const void *cookie;
+	u64 token;
+	int sig;
+	int group;
+};
+
+/* gpid_kill_permission() */
+#define GPID_KILL_BY_UID	1
+#define GPID_KILL_BY_PRIVILEGE	2
 
 
 unsigned int gpid_param_pid_bits(void);
@@ -57,5 +78,33 @@ int gpid_ipc_perm_id(const struct kern_ipc_perm *perm);
 void gpid_sockfd_put(struct socket *sock);
 struct pid *gpid_sock_peer(struct socket *sock, u32 *uid, u32 *gid);
 struct pid *gpid_pidfd_get_pid(int fd);
+bool gpid_param_signal_fixup(void);
+struct tracepoint *gpid_find_tracepoint(const char *name);
+void gpid_tracepoint_synchronize_unregister(void);
+const struct gpid_send_slot *gpid_current_send_slot(void);
+bool gpid_in_task(void);
+int gpid_kill_permission(struct pid *pid, int sig);
+const struct cred *gpid_cred_with_uid_of(struct pid *pid);
+void gpid_put_cred(const struct cred *cred);
+int gpid_send_group(int sig, struct pid *pid, const struct cred *cred, u64 token,
+		    const struct gpid_send_slot *slot);
+int gpid_send_thread(int sig, struct pid *pid, u64 value, const struct gpid_send_slot *slot);
+int gpid_kill_pid(struct pid *pid, int sig);
+bool gpid_siginfo_is_special(const struct kernel_siginfo *info);
+int gpid_siginfo_code(const struct kernel_siginfo *info);
+pid_t gpid_siginfo_pid(const struct kernel_siginfo *info);
+u64 gpid_siginfo_ptr_bits(const struct kernel_siginfo *info);
+u64 gpid_siginfo_token(const struct kernel_siginfo *info);
+struct kernel_siginfo *gpid_queued_siginfo(struct task_struct *t, bool group,
+					   const struct kernel_siginfo *info);
+void gpid_siginfo_set_pid(struct kernel_siginfo *info, pid_t pid);
+void gpid_siginfo_make_queue(struct kernel_siginfo *info, struct task_struct *t, u64 value);
+bool gpid_task_is_kthread(const struct task_struct *t);
+pid_t gpid_current_tgid_vnr(void);
+pid_t gpid_current_tgid_in(struct task_struct *t);
+struct pid *gpid_task_tgid_pid(struct task_struct *t);
+bool gpid_security_enabled(void);
+unsigned long gpid_spin_lock_irqsave(spinlock_t *lock);
+void gpid_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 
 #endif

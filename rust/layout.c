@@ -9,6 +9,7 @@
 #include <linux/miscdevice.h>
 #include <linux/seq_file.h>
 #include <linux/kprobes.h>
+#include "helpers.h"
 
 #define GPID_SIZE(s) DEFINE(SIZE_##s, sizeof(struct s))
 #define GPID_OFFSET(s, m) OFFSET(OFFSET_##s##__##m, s, m)
@@ -45,4 +46,10 @@ void gpid_layout(void)
 	GPID_OFFSET(kprobe, symbol_name);
 	GPID_OFFSET(kprobe, pre_handler);
 	GPID_OFFSET(kprobe, post_handler);
+	GPID_SIZE(gpid_send_slot);
+	GPID_OFFSET(gpid_send_slot, tag);
+	GPID_OFFSET(gpid_send_slot, cookie);
+	GPID_OFFSET(gpid_send_slot, token);
+	GPID_OFFSET(gpid_send_slot, sig);
+	GPID_OFFSET(gpid_send_slot, group);
 }

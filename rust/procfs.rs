@@ -23,6 +23,7 @@ pub(crate) fn create(gpids: Arc<Gpids>) -> Result<ProcDir<Gpids>> {
     dir.add_single::<Robust>(c_str!("robust"))?;
     dir.add_single::<Msq>(c_str!("msq"))?;
     dir.add_single::<Creds>(c_str!("creds"))?;
+    dir.add_single::<Signals>(c_str!("signals"))?;
     Ok(dir)
 }
 
@@ -45,8 +46,8 @@ struct Features;
 impl ProcShow for Features {
     type Data = Gpids;
 
-    fn show(m: &SeqFile, _gpids: &Gpids) -> Result {
-        let active = features::active();
+    fn show(m: &SeqFile, gpids: &Gpids) -> Result {
+        let active = features::active(gpids);
         for &(bit, name) in features::ALL {
             seq_print!(m, "{} {}\n", name, if active & bit != 0 { "on" } else { "off" });
         }
@@ -145,6 +146,29 @@ impl ProcShow for Creds {
         for (name, value) in creds::STATS.lines() {
             seq_print!(m, "{} {}\n", name, value);
         }
+        Ok(())
+    }
+}
+
+/// `/proc/gpid/signals`: the signal features' state and counters, `NAME VALUE` lines.
+struct Signals;
+
+impl ProcShow for Signals {
+    type Data = Gpids;
+
+    fn show(m: &SeqFile, gpids: &Gpids) -> Result {
+        let signals = &gpids.signals;
+        let s = &signals.state.stats;
+        let load = |c: &core::sync::atomic::AtomicU64| c.load(core::sync::atomic::Ordering::Relaxed);
+        seq_print!(m, "fixup {}\n", u8::from(signals.fixup()));
+        seq_print!(m, "armed {}\n", u8::from(signals.armed()));
+        seq_print!(m, "translated {}\n", load(&s.translated));
+        seq_print!(m, "zeroed {}\n", load(&s.zeroed));
+        seq_print!(m, "untouched {}\n", load(&s.untouched));
+        seq_print!(m, "sigqueued {}\n", load(&s.sigqueued));
+        seq_print!(m, "records {}\n", load(&s.records));
+        seq_print!(m, "records_taken {}\n", load(&s.records_taken));
+        seq_print!(m, "records_dropped {}\n", load(&s.records_dropped));
         Ok(())
     }
 }

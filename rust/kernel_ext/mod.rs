@@ -9,6 +9,7 @@
 pub(crate) mod bindings;
 pub(crate) mod deferred;
 pub(crate) mod ipc;
+pub(crate) mod irq_spinlock;
 pub(crate) mod kprobes;
 pub(crate) mod kretprobes;
 pub(crate) mod miscdevice;
@@ -21,6 +22,7 @@ pub(crate) mod proc_fs;
 pub(crate) mod rcu;
 pub(crate) mod seq_file;
 pub(crate) mod socket;
+pub(crate) mod signal;
 pub(crate) mod sysctl;
 pub(crate) mod task;
 pub(crate) mod uaccess_nofault;

@@ -44,7 +44,7 @@ pub(crate) struct Pid {
 }
 
 impl Pid {
-    fn as_ptr(&self) -> *mut bindings::pid {
+    pub(super) fn as_ptr(&self) -> *mut bindings::pid {
         self.inner.get()
     }
 

@@ -18,6 +18,8 @@ pub(crate) use super::bindings::{
 };
 pub(crate) use super::bindings::{
     gpid_peer, gpid_pidfd, GPID_IOC_PEER, GPID_IOC_PIDFD, GPID_PEER_ALIVE, GPID_PEER_KNOWN,
+    gpid_sigqueue, gpid_sigsender, GPID_IOC_SIGQUEUE, GPID_IOC_SIGSENDER, GPID_SIGQUEUE_GPID,
+    GPID_SIGQUEUE_THREAD,
 };
 use kernel::types::{AsBytes, FromBytes};
 
@@ -64,3 +66,5 @@ uapi_pod!(
 );
 uapi_pod!(gpid_peer, fd, flags, pid, gpid, uid, gid, state, reserved);
 uapi_pod!(gpid_pidfd, pidfd, flags, pid, gpid, state, reserved);
+uapi_pod!(gpid_sigqueue, target, flags, sig, reserved, value, reserved2);
+uapi_pod!(gpid_sigsender, sig, flags, value, gpid, reserved, seq);

@@ -327,4 +327,72 @@ struct gpid_msq {
 
 #define GPID_IOC_MSQ		_IOWR(GPID_IOC_MAGIC, 0x30, struct gpid_msq)
 
+/*
+ * Signals (GPID_FEATURE_SIGQUEUE, GPID_FEATURE_SIGNAL_FIXUP).
+ *
+ * GPID_IOC_SIGQUEUE queues a signal with a value, as sigqueue(3) / rt_tgsigqueueinfo(2) do, to a
+ * target named by a gpid or by a PID in the caller's namespace. The receiver gets
+ * si_code = SI_QUEUE, si_pid = the sender's thread-group ID in the receiver's namespace (0 when
+ * the receiver cannot see the sender), si_uid = the sender's real UID mapped into the
+ * receiver's user namespace, si_value = @value. Permission, namespace-init protection and
+ * errors are those of sigqueue(3): EINVAL bad signal, ESRCH no such (or no visible) target,
+ * EPERM, EAGAIN when the receiver's queue is full (RLIMIT_SIGPENDING). Signal 0 checks
+ * existence and permission only. See Documentation/gpid.rst, "Signals".
+ */
+
+/* gpid_sigqueue.flags */
+#define GPID_SIGQUEUE_GPID	(1U << 0)	/* @target is a gpid; else a PID in the caller's
+						 * namespace */
+#define GPID_SIGQUEUE_THREAD	(1U << 1)	/* to that thread only (rt_tgsigqueueinfo);
+						 * else to its process (sigqueue) */
+
+/**
+ * struct gpid_sigqueue - argument of GPID_IOC_SIGQUEUE
+ * @target: in: a gpid (GPID_SIGQUEUE_GPID) or a PID > 0 in the caller's namespace
+ * @flags: in: GPID_SIGQUEUE_*
+ * @sig: in: 0 (check only) or a signal number 1.._NSIG
+ * @reserved: must be 0
+ * @value: in: the bits of union sigval (sival_ptr; sival_int is its low 32 bits on
+ *         little-endian machines)
+ * @reserved2: must be 0
+ */
+struct gpid_sigqueue {
+	__u32 target;
+	__u32 flags;
+	__s32 sig;
+	__u32 reserved;
+	__u64 value;
+	__u64 reserved2;
+};
+
+/**
+ * struct gpid_sigsender - argument of GPID_IOC_SIGSENDER: who sent a signal whose si_pid is 0
+ *
+ * A signal queued with GPID_IOC_SIGQUEUE by a sender the receiver cannot see arrives with
+ * si_pid 0, as from the stock kernel. When the sender's namespace exports its gpids
+ * (GPID_POLICY_EXPORT), gpid also keeps a record for the receiving process; the receiver takes
+ * it with this command, passing the signal and value it received. Records are taken in the
+ * order the signals were queued (the order a receiver dequeues a realtime signal's instances).
+ *
+ * @sig: in: si_signo of the received signal
+ * @flags: in: must be 0
+ * @value: in: si_value of the received signal (the bits of union sigval)
+ * @gpid: out: the sender's canonical thread-group gpid
+ * @reserved: must be 0
+ * @seq: out: the record's sequence number (increasing in queueing order)
+ *
+ * ENOENT when the calling process holds no record for (@sig, @value).
+ */
+struct gpid_sigsender {
+	__s32 sig;
+	__u32 flags;
+	__u64 value;
+	__u32 gpid;
+	__u32 reserved;
+	__u64 seq;
+};
+
+#define GPID_IOC_SIGQUEUE	_IOW(GPID_IOC_MAGIC, 0x20, struct gpid_sigqueue)
+#define GPID_IOC_SIGSENDER	_IOWR(GPID_IOC_MAGIC, 0x21, struct gpid_sigsender)
+
 #endif /* _UAPI_LINUX_GPID_H */

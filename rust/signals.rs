@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Signals across PID namespaces (see `Documentation/gpid.rst`, "Signals").
+//!
+//! - `GPID_IOC_SIGQUEUE`: `sigqueue(3)` to a target named by a gpid or a PID, with `si_pid`
+//!   the sender's TGID in the receiver's namespace. Process targets go through the kernel's
+//!   `kill_pid_usb_asyncio()` (group-wide queueing, LSM hook, `EAGAIN`), whose `SI_ASYNCIO`
+//!   entry the `signal_generate` probe turns into `SI_QUEUE` before anyone can dequeue it;
+//!   thread targets through `send_sig_info()`.
+//! - Sender records: for a receiver that cannot see the sender, when the sender's namespace
+//!   exports its gpids, a record the receiver takes with `GPID_IOC_SIGSENDER`.
+//! - The transparent fix: the same probe rewrites `si_pid` of signals from kill(2) & co. whose
+//!   value is the sender's own-namespace TGID into the receiver's namespace.
+
+use crate::{
+    gpids::Gpids,
+    kernel_ext::{
+        irq_spinlock::IrqSpinLock,
+        params,
+        pid::{Pid, PidType},
+        signal::{
+            self, Generated, SignalGenerateProbe, SignalHandler, NSIG, SIGKILL, SIGSTOP, SI_SIGIO,
+            SI_TIMER,
+        },
+        task::Current,
+        uapi,
+    },
+};
+use core::{
+    cell::Cell,
+    pin::Pin,
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+};
+use kernel::{
+    alloc::{flags::GFP_KERNEL, KBox, KVec},
+    c_str, new_mutex,
+    prelude::*,
+    sync::{Arc, Mutex},
+    types::ARef,
+};
+
+/// How many sender records are kept at once (the oldest is dropped for a new one).
+const MAX_RECORDS: usize = 256;
+
+/// Counters shown by `/proc/gpid/signals`. Updated from the probe: atomics only.
+#[derive(Default)]
+pub(crate) struct SignalStats {
+    /// User-originated signals whose `si_pid` the transparent fix translated.
+    pub(crate) translated: AtomicU64,
+    /// ... that the kernel had zeroed (sender invisible to the receiver), left 0.
+    pub(crate) zeroed: AtomicU64,
+    /// ... left as they were (already right, or a value the sender chose).
+    pub(crate) untouched: AtomicU64,
+    /// Signals queued through `GPID_IOC_SIGQUEUE`.
+    pub(crate) sigqueued: AtomicU64,
+    /// Sender records kept, taken by receivers, and dropped unread for newer ones.
+    pub(crate) records: AtomicU64,
+    pub(crate) records_taken: AtomicU64,
+    pub(crate) records_dropped: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The sender of one signal, kept for a receiver that cannot see it.
+struct Record {
+    /// The receiving process (its thread-group pid).
+    receiver: ARef<Pid>,
+    sig: i32,
+    value: u64,
+    gpid: u32,
+    seq: u64,
+}
+
+/// State shared by the ioctls and the probe.
+#[pin_data]
+pub(crate) struct SignalState {
+    fixup: bool,
+    pub(crate) stats: SignalStats,
+    /// Sender records. Taken by the probe under a task's siglock, hence irq-safe.
+    #[pin]
+    records: IrqSpinLock<KVec<Option<Record>>>,
+    next_seq: AtomicU64,
+    next_token: AtomicU64,
+}
+
+/// One `GPID_IOC_SIGQUEUE` send, seen by the probe as its own event (same task, synchronously).
+pub(crate) struct Request {
+    value: u64,
+    group: bool,
+    /// The receiver and the sender's gpid, when a record is to be kept.
+    record: Cell<Option<(ARef<Pid>, u32)>>,
+    /// A record dropped to make room; released after the send, outside the probe.
+    dropped: Cell<Option<Record>>,
+}
+
+/// The `signal_generate` probe.
+struct Hook(Arc<SignalState>);
+
+impl SignalHandler for Hook {
+    type Request = Request;
+
+    fn generated(&self, ev: &Generated<'_>, req: Option<&Request>) {
+        let s = &*self.0;
+        if let Some(req) = req {
+            // Our own send: nothing else to do when the signal was not queued (ignored,
+            // already pending, queue full).
+            let Some(mut q) = ev.queued() else { return };
+            if req.group {
+                q.make_sigqueue(req.value);
+            }
+            bump(&s.stats.sigqueued);
+            if let Some((receiver, gpid)) = req.record.take() {
+                let record = Record {
+                    receiver,
+                    sig: ev.sig(),
+                    value: req.value,
+                    gpid,
+                    seq: s.next_seq.fetch_add(1, Ordering::Relaxed),
+                };
+                req.dropped.set(s.keep(record));
+            }
+            return;
+        }
+        if s.fixup && ev.in_task() {
+            s.fix_up(ev);
+        }
+    }
+}
+
+impl SignalState {
+    /// The transparent fix for one signal (see the module documentation).
+    fn fix_up(&self, ev: &Generated<'_>) {
+        let Some((code, si_pid)) = ev.sent_code_pid() else { return };
+        // Only user-originated codes with a sender PID.
+        if code > 0 || code == SI_TIMER || code == SI_SIGIO {
+            return;
+        }
+        let Some(mut q) = ev.queued() else { return };
+        let in_target = ev.sender_tgid_in_target();
+        if in_target == 0 {
+            // The kernel zeroed it (send_signal_locked): the receiver cannot see the sender.
+            bump(&self.stats.zeroed);
+        } else if si_pid == ev.sender_tgid_own() && si_pid != in_target {
+            q.set_pid(in_target);
+            bump(&self.stats.translated);
+        } else {
+            bump(&self.stats.untouched);
+        }
+    }
+
+    /// Keeps `record`; returns the oldest one when the table was full.
+    fn keep(&self, record: Record) -> Option<Record> {
+        let mut records = self.records.lock();
+        bump(&self.stats.records);
+        if let Some(free) = records.iter_mut().find(|r| r.is_none()) {
+            *free = Some(record);
+            return None;
+        }
+        let oldest = records.iter_mut().min_by_key(|r| r.as_ref().map_or(0, |r| r.seq))?;
+        bump(&self.stats.records_dropped);
+        oldest.replace(record)
+    }
+
+    /// Takes the oldest record of `receiver` for `(sig, value)`.
+    fn take(&self, receiver: &Pid, sig: i32, value: u64) -> Option<Record> {
+        let mut records = self.records.lock();
+        let slot = records
+            .iter_mut()
+            .filter(|r| {
+                r.as_ref().is_some_and(|r| {
+                    core::ptr::eq(&*r.receiver, receiver) && r.sig == sig && r.value == value
+                })
+            })
+            .min_by_key(|r| r.as_ref().map_or(u64::MAX, |r| r.seq))?;
+        bump(&self.stats.records_taken);
+        slot.take()
+    }
+}
+
+type Probe = Pin<KBox<SignalGenerateProbe<Hook>>>;
+
+/// The signal features of the module.
+#[pin_data]
+pub(crate) struct Signals {
+    /// The probe; `None` until armed (at load with `signal_fixup=1`, else at the first
+    /// `GPID_IOC_SIGQUEUE`). First, so it goes before what it uses.
+    #[pin]
+    probe: Mutex<Option<Probe>>,
+    armed: AtomicBool,
+    available: bool,
+    pub(crate) state: Arc<SignalState>,
+}
+
+impl Signals {
+    pub(crate) fn new() -> Result<impl PinInit<Self>> {
+        let mut records = KVec::with_capacity(MAX_RECORDS, GFP_KERNEL)?;
+        for _ in 0..MAX_RECORDS {
+            records.push(None, GFP_KERNEL)?;
+        }
+        let state = Arc::pin_init(
+            pin_init!(SignalState {
+                fixup: params::signal_fixup(),
+                stats: SignalStats::default(),
+                records <- kernel::sync::lock::Lock::new(
+                    records,
+                    c_str!("gpid_signal_records"),
+                    kernel::static_lock_class!()
+                ),
+                next_seq: AtomicU64::new(1),
+                next_token: AtomicU64::new(1),
+            }),
+            GFP_KERNEL,
+        )?;
+        Ok(pin_init!(Self {
+            probe <- new_mutex!(None, "gpid_signal_probe"),
+            armed: AtomicBool::new(false),
+            available: signal::tracepoint_available(),
+            state,
+        }))
+    }
+
+    /// Arms the probe at load when the transparent fix is on.
+    pub(crate) fn start(&self) -> Result {
+        if self.available && self.state.fixup {
+            self.arm()?;
+        }
+        Ok(())
+    }
+
+    fn arm(&self) -> Result {
+        if self.armed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if !self.available {
+            return Err(eopnotsupp());
+        }
+        let mut probe = self.probe.lock();
+        if probe.is_none() {
+            *probe = Some(SignalGenerateProbe::new(Hook(self.state.clone()))?);
+            self.armed.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// The `GPID_FEATURE_*` bits of this part.
+    pub(crate) fn features(&self) -> u64 {
+        let mut f = 0;
+        if self.available {
+            f |= uapi::GPID_FEATURE_SIGQUEUE;
+            if self.state.fixup && self.armed.load(Ordering::Acquire) {
+                f |= uapi::GPID_FEATURE_SIGNAL_FIXUP;
+            }
+        }
+        f
+    }
+
+    /// Whether the probe is registered (for `/proc/gpid/signals`).
+    pub(crate) fn armed(&self) -> bool {
+        self.armed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn fixup(&self) -> bool {
+        self.state.fixup
+    }
+}
+
+/// `EOPNOTSUPP`, which 6.12's `kernel::error::code` lacks.
+fn eopnotsupp() -> Error {
+    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
+}
+
+/// `GPID_IOC_SIGQUEUE`.
+pub(crate) fn sigqueue(gpids: &Gpids, a: &uapi::gpid_sigqueue) -> Result {
+    const KNOWN: u32 = uapi::GPID_SIGQUEUE_GPID | uapi::GPID_SIGQUEUE_THREAD;
+    if a.reserved != 0 || a.reserved2 != 0 || a.flags & !KNOWN != 0 {
+        return Err(EINVAL);
+    }
+    if !(0..=NSIG).contains(&a.sig) {
+        return Err(EINVAL);
+    }
+    let thread = a.flags & uapi::GPID_SIGQUEUE_THREAD != 0;
+    let signals = &gpids.signals;
+    // The target, the receiving process, and the record to keep for it.
+    let (target, receiver, record_gpid) = Current::with(|cur| -> Result<_> {
+        let viewer = cur.pid_ns();
+        let nr = if a.flags & uapi::GPID_SIGQUEUE_GPID != 0 {
+            gpids.decode(viewer, a.target)?
+        } else {
+            i32::try_from(a.target).ok().filter(|&n| n > 0).ok_or(EINVAL)?
+        };
+        let target = gpids.lookup_in_view(viewer, nr, PidType::Pid, |k| cur.pid(k))?;
+        let receiver = gpids.lookup_in_view(viewer, nr, PidType::Tgid, |k| cur.pid(k))?;
+        let sender = cur.pid(PidType::Tgid).ok_or(ESRCH)?;
+        let receiver_ns = target.ns();
+        // A receiver that can see the sender gets it in si_pid; one that cannot may learn its
+        // gpid only where the sender's namespace exports it (gpid_for_observer).
+        let record_gpid = if sender.nr_in(receiver_ns) == 0 {
+            gpids.gpid_for_observer(receiver_ns, &sender)?
+        } else {
+            0
+        };
+        Ok((target, receiver, record_gpid))
+    })?;
+    let sig = a.sig;
+    if sig == 0 || sig == SIGKILL || sig == SIGSTOP {
+        // Nothing to carry a value to: kill(2)'s own path, with its exact rules.
+        return signal::kill_pid(&target, sig);
+    }
+    signals.arm()?;
+    let req = Request {
+        value: a.value,
+        group: !thread,
+        record: Cell::new((record_gpid != 0).then_some((receiver, record_gpid))),
+        dropped: Cell::new(None),
+    };
+    let by = signal::kill_permission(&target, sig)?;
+    let result = if thread {
+        // send_sig_info() asks no LSM: where one may be active, refuse rather than bypass it.
+        if signal::security_enabled() {
+            return Err(eopnotsupp());
+        }
+        signal::send_thread::<Hook>(sig, &target, a.value, &req)
+    } else {
+        let token = signals.state.next_token.fetch_add(1, Ordering::Relaxed);
+        signal::send_group::<Hook>(sig, &target, by, token, &req)
+    };
+    // Records the probe replaced, and the receiver reference when nothing was kept, are
+    // released here, in process context.
+    drop(req);
+    result
+}
+
+/// `GPID_IOC_SIGSENDER`.
+pub(crate) fn sigsender(gpids: &Gpids, a: &mut uapi::gpid_sigsender) -> Result {
+    if a.flags != 0 || a.reserved != 0 || !(1..=NSIG).contains(&a.sig) {
+        return Err(EINVAL);
+    }
+    let me = Current::with(|cur| cur.pid(PidType::Tgid)).ok_or(ESRCH)?;
+    let record = gpids.signals.state.take(&me, a.sig, a.value).ok_or(ENOENT)?;
+    a.gpid = record.gpid;
+    a.seq = record.seq;
+    Ok(())
+}
