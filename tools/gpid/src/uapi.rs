@@ -349,3 +349,49 @@ pub struct GpidPidfd {
 pub const GPID_IOC_PEER: u32 = iowr::<GpidPeer>(0x08);
 /// `GPID_IOC_PIDFD`.
 pub const GPID_IOC_PIDFD: u32 = iowr::<GpidPidfd>(0x09);
+
+/// `GPID_SIGQUEUE_GPID`: `target` is a gpid, not a PID in the caller's namespace.
+pub const GPID_SIGQUEUE_GPID: u32 = 1 << 0;
+/// `GPID_SIGQUEUE_THREAD`: to that thread only, not its process.
+pub const GPID_SIGQUEUE_THREAD: u32 = 1 << 1;
+
+/// `struct gpid_sigqueue`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidSigqueue {
+    /// `target` (in): a gpid (`GPID_SIGQUEUE_GPID`) or a PID > 0 in the caller's namespace.
+    pub target: u32,
+    /// `flags` (in): `GPID_SIGQUEUE_*`.
+    pub flags: u32,
+    /// `sig` (in): 0 (check only) or 1..=64.
+    pub sig: i32,
+    /// `reserved`: must be 0.
+    pub reserved: u32,
+    /// `value` (in): the bits of `union sigval`.
+    pub value: u64,
+    /// `reserved2`: must be 0.
+    pub reserved2: u64,
+}
+
+/// `struct gpid_sigsender`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GpidSigsender {
+    /// `sig` (in): `si_signo` of the received signal.
+    pub sig: i32,
+    /// `flags` (in): must be 0.
+    pub flags: u32,
+    /// `value` (in): `si_value` of the received signal.
+    pub value: u64,
+    /// `gpid` (out): the sender's canonical thread-group gpid.
+    pub gpid: u32,
+    /// `reserved`: must be 0.
+    pub reserved: u32,
+    /// `seq` (out): the record's sequence number.
+    pub seq: u64,
+}
+
+/// `GPID_IOC_SIGQUEUE`.
+pub const GPID_IOC_SIGQUEUE: u32 = iow::<GpidSigqueue>(0x20);
+/// `GPID_IOC_SIGSENDER`.
+pub const GPID_IOC_SIGSENDER: u32 = iowr::<GpidSigsender>(0x21);

@@ -164,6 +164,10 @@ fn rust_values() -> Vec<(String, String)> {
         GPID_PEER_ALIVE,
         GPID_IOC_PEER,
         GPID_IOC_PIDFD,
+        GPID_SIGQUEUE_GPID,
+        GPID_SIGQUEUE_THREAD,
+        GPID_IOC_SIGQUEUE,
+        GPID_IOC_SIGSENDER,
     ];
     v.extend(layout!(
         GpidVersion,
@@ -241,6 +245,16 @@ fn rust_values() -> Vec<(String, String)> {
         GpidPidfd,
         "gpid_pidfd",
         [pidfd, flags, pid, gpid, state, reserved]
+    ));
+    v.extend(layout!(
+        GpidSigqueue,
+        "gpid_sigqueue",
+        [target, flags, sig, reserved, value, reserved2]
+    ));
+    v.extend(layout!(
+        GpidSigsender,
+        "gpid_sigsender",
+        [sig, flags, value, gpid, reserved, seq]
     ));
     v
 }

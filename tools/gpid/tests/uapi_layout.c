@@ -151,5 +151,24 @@ int main(void)
 	FIELD(gpid_pidfd, reserved);
 	CONST(GPID_IOC_PEER);
 	CONST(GPID_IOC_PIDFD);
+
+	CONST(GPID_SIGQUEUE_GPID);
+	CONST(GPID_SIGQUEUE_THREAD);
+	SIZE(gpid_sigqueue);
+	FIELD(gpid_sigqueue, target);
+	FIELD(gpid_sigqueue, flags);
+	FIELD(gpid_sigqueue, sig);
+	FIELD(gpid_sigqueue, reserved);
+	FIELD(gpid_sigqueue, value);
+	FIELD(gpid_sigqueue, reserved2);
+	SIZE(gpid_sigsender);
+	FIELD(gpid_sigsender, sig);
+	FIELD(gpid_sigsender, flags);
+	FIELD(gpid_sigsender, value);
+	FIELD(gpid_sigsender, gpid);
+	FIELD(gpid_sigsender, reserved);
+	FIELD(gpid_sigsender, seq);
+	CONST(GPID_IOC_SIGQUEUE);
+	CONST(GPID_IOC_SIGSENDER);
 	return 0;
 }
