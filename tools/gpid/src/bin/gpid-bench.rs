@@ -523,8 +523,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = run(&args);
-    // After run(), whose /dev/gpid would pin the module that this one unloads and reloads.
+    // Both after run(), whose /dev/gpid would pin the module that these unload and reload.
+    let result = run(&args).and_then(|ok| Ok(signal_bench(&args)? && ok));
     robust_bench::rows(&Timer { iters: args.iters });
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -1254,5 +1254,159 @@ mod tests {
     fn nsfs_ioctl_number_matches_the_kernel_header() {
         // _IOR(0xb7, 0x6, int) from include/uapi/linux/nsfs.h (Linux 6.11+).
         assert_eq!(NS_GET_PID_FROM_PIDNS, 0x8004_b706);
+    }
+}
+
+/// The realtime signal the signal rows use (blocked, taken with sigwaitinfo).
+fn bench_sig() -> libc::c_int {
+    libc::SIGRTMIN() + 2
+}
+
+fn sigset_of(sig: libc::c_int) -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise the set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        set
+    }
+}
+
+/// Waits for `sig` (blocked); returns its `si_value` bits.
+fn wait_sig(set: &libc::sigset_t) -> u64 {
+    // SAFETY: `info` is written by the kernel; `set` is initialised.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::sigwaitinfo(set, &mut info);
+        info.si_value().sival_ptr as u64
+    }
+}
+
+fn sigqueue_stock(pid: libc::pid_t, sig: libc::c_int, value: u64) -> io::Result<()> {
+    let v = libc::sigval {
+        sival_ptr: value as usize as *mut libc::c_void,
+    };
+    // SAFETY: plain system call.
+    if unsafe { libc::sigqueue(pid, sig, v) } == 0 {
+        Ok(())
+    } else {
+        last_err()
+    }
+}
+
+/// Loads or unloads gpid.ko (nothing may hold /dev/gpid open).
+fn set_module(loaded: bool) -> io::Result<()> {
+    if loaded {
+        let f = std::fs::File::open("/lib/modules/gpid.ko")?;
+        // SAFETY: finit_module with an open module file and empty parameters.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_finit_module,
+                std::os::fd::AsRawFd::as_raw_fd(&f),
+                c"".as_ptr(),
+                0,
+            )
+        };
+        if r != 0 {
+            return last_err();
+        }
+        // devtmpfs creates the node asynchronously.
+        for _ in 0..200 {
+            if std::path::Path::new("/dev/gpid").exists() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Err(io::Error::from_raw_os_error(libc::ENODEV))
+    } else {
+        // SAFETY: delete_module with a NUL-terminated name.
+        if unsafe { libc::syscall(libc::SYS_delete_module, c"gpid".as_ptr(), libc::O_NONBLOCK) }
+            != 0
+        {
+            return last_err();
+        }
+        Ok(())
+    }
+}
+
+/// Signal rows: a sigqueue ping-pong between two processes (stock sigqueue(3) vs
+/// GPID_IOC_SIGQUEUE), and kill(2) to self + sigwaitinfo with the module not loaded vs
+/// loaded with the transparent fix on (the module is unloaded and reloaded between rounds).
+fn signal_bench(args: &Args) -> Result<bool, String> {
+    let t = Timer { iters: args.iters };
+    let sig = bench_sig();
+    let set = sigset_of(sig);
+    // SAFETY: blocks one signal in this (single-threaded by now) process; the child inherits it.
+    unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    header("signals (ns/op)", "stock", "gpid");
+    {
+        let dev = Device::open().map_err(|e| format!("/dev/gpid: {}", describe(&e)))?;
+        // SAFETY: plain system calls.
+        let me = unsafe { libc::getpid() };
+        // SAFETY: fork in a process whose other threads (sleepers) have ended.
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            // The echo: answers each signal with the same route; value 2 ends it.
+            loop {
+                match wait_sig(&set) {
+                    0 => drop(sigqueue_stock(me, sig, 0)),
+                    1 => drop(dev.sigqueue(me as u32, false, sig, 1)),
+                    _ => std::process::exit(0),
+                }
+            }
+        }
+        let (a, b) = t.compare(
+            || {
+                drop(sigqueue_stock(child, sig, 0));
+                wait_sig(&set);
+            },
+            || -> io::Result<()> {
+                dev.sigqueue(child as u32, false, sig, 1)?;
+                wait_sig(&set);
+                Ok(())
+            },
+        );
+        row("sigqueue ping-pong: sigqueue(3) vs gpid ioctl", a, b);
+        drop(sigqueue_stock(child, sig, 2));
+        // SAFETY: reaps our child.
+        unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+    }
+    // SAFETY: plain system call.
+    let me = unsafe { libc::getpid() };
+    let mut op = || {
+        // SAFETY: plain system call.
+        unsafe { libc::kill(me, sig) };
+        wait_sig(&set);
+    };
+    let kill_row = (|| -> io::Result<(f64, f64)> {
+        let iters = t.iters.unwrap_or_else(|| calibrate(&mut op));
+        let (mut s, mut g) = (Vec::new(), Vec::new());
+        round(&mut op, iters);
+        for _ in 0..ROUNDS {
+            set_module(false)?;
+            s.push(round(&mut op, iters));
+            set_module(true)?;
+            g.push(round(&mut op, iters));
+        }
+        Ok((median(s), median(g)))
+    })();
+    match kill_row {
+        Ok((s, g)) => row(
+            "kill(2)+sigwaitinfo: module not loaded vs signal fixup",
+            Ok(s),
+            Ok(g),
+        ),
+        Err(e) => row(
+            "kill(2)+sigwaitinfo: module not loaded vs signal fixup",
+            Err(clone_err(&e)),
+            Err(e),
+        ),
+    }
+    if std::path::Path::new("/sys/module/gpid").exists() {
+        Ok(true)
+    } else {
+        set_module(true)
+            .map(|()| true)
+            .map_err(|e| format!("reload: {}", describe(&e)))
     }
 }
