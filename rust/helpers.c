@@ -557,6 +557,12 @@ pid_t gpid_current_tgid_vnr(void)
 	return task_tgid_vnr(current);
 }
 
+/* Whether @t sees PIDs in the current task's namespace (then no si_pid needs translating). */
+bool gpid_current_same_pid_ns(struct task_struct *t)
+{
+	return task_active_pid_ns(current) == task_active_pid_ns(t);
+}
+
 pid_t gpid_current_tgid_in(struct task_struct *t)
 {
 	return task_tgid_nr_ns(current, task_active_pid_ns(t));

@@ -101,6 +101,7 @@ void gpid_siginfo_set_pid(struct kernel_siginfo *info, pid_t pid);
 void gpid_siginfo_make_queue(struct kernel_siginfo *info, struct task_struct *t, u64 value);
 bool gpid_task_is_kthread(const struct task_struct *t);
 pid_t gpid_current_tgid_vnr(void);
+bool gpid_current_same_pid_ns(struct task_struct *t);
 pid_t gpid_current_tgid_in(struct task_struct *t);
 struct pid *gpid_task_tgid_pid(struct task_struct *t);
 bool gpid_security_enabled(void);

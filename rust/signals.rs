@@ -132,9 +132,17 @@ impl SignalHandler for Hook {
 impl SignalState {
     /// The transparent fix for one signal (see the module documentation).
     fn fix_up(&self, ev: &Generated<'_>) {
+        if !ev.delivered() {
+            return;
+        }
         let Some((code, si_pid)) = ev.sent_code_pid() else { return };
         // Only user-originated codes with a sender PID.
         if code > 0 || code == SI_TIMER || code == SI_SIGIO {
+            return;
+        }
+        // The common case, cheaply: one namespace, nothing to translate.
+        if ev.same_pid_ns() {
+            bump(&self.stats.untouched);
             return;
         }
         let Some(mut q) = ev.queued() else { return };

@@ -84,6 +84,18 @@ impl Generated<'_> {
         }
     }
 
+    /// Whether the signal was queued or otherwise took effect (not ignored, not already
+    /// pending, not refused for a full queue, not delivered without its info).
+    pub(crate) fn delivered(&self) -> bool {
+        self.result == TRACE_SIGNAL_DELIVERED
+    }
+
+    /// Whether sender and target are in the same PID namespace.
+    pub(crate) fn same_pid_ns(&self) -> bool {
+        // SAFETY: `t` is alive while its siglock is held (type invariant).
+        unsafe { bindings::gpid_current_same_pid_ns(self.t) }
+    }
+
     /// The sender's thread-group ID in its own namespace.
     pub(crate) fn sender_tgid_own(&self) -> i32 {
         // SAFETY: the current task is the sender and is alive.
@@ -98,7 +110,7 @@ impl Generated<'_> {
 
     /// The entry this event queued, while it is still an unchanged copy of what was sent.
     pub(crate) fn queued(&self) -> Option<Queued<'_>> {
-        if self.result != TRACE_SIGNAL_DELIVERED || self.sent_code_pid().is_none() {
+        if !self.delivered() || self.sent_code_pid().is_none() {
             return None;
         }
         // SIGKILL and signals to kernel threads are never queued with their info.

@@ -1381,11 +1381,14 @@ fn signal_bench(args: &Args) -> Result<bool, String> {
     let kill_row = (|| -> io::Result<(f64, f64)> {
         let iters = t.iters.unwrap_or_else(|| calibrate(&mut op));
         let (mut s, mut g) = (Vec::new(), Vec::new());
-        round(&mut op, iters);
-        for _ in 0..ROUNDS {
+        // Three times the usual rounds, each after a discarded one: loading and unloading
+        // disturb the machine for a moment (RCU grace periods, TLB flushes).
+        for _ in 0..3 * ROUNDS {
             set_module(false)?;
+            round(&mut op, iters);
             s.push(round(&mut op, iters));
             set_module(true)?;
+            round(&mut op, iters);
             g.push(round(&mut op, iters));
         }
         Ok((median(s), median(g)))

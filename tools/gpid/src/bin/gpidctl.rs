@@ -28,6 +28,9 @@ commands:
                             VALUE (default 0) to the process TARGET (a GPID; a plain
                             number is a PID here), or to that thread with --thread; the
                             receiver's si_pid is gpidctl's PID in its namespace
+  sigwait [--count N] SIG   block SIG, wait for N (default 1) of them (30 s at most) and
+                            print what each carried; for si_pid 0, the sender's gpid if
+                            its namespace exports it (GPID_IOC_SIGSENDER)
   help                      this text
 
 A GPID is decimal, 0x hex, or NSID:NR. NSID and PID are decimal or 0x hex.
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         "peer" => cmd_peer(out, args),
         "version" => no_args(args).and_then(|()| cmd_version(out)),
         "kill" => cmd_kill(out, args),
+        "sigwait" => cmd_sigwait(out, args),
         other => Err(usage(format!("unknown command '{other}'"))),
     };
     match result {
@@ -586,6 +590,92 @@ fn cmd_kill(out: Out, args: &[String]) -> Outcome {
             "queued signal {sig} (value {value}) to {}",
             display(gpid, bits)
         );
+    }
+    Ok(())
+}
+
+/// `gpidctl sigwait [--count N] SIG`: prints si_code, si_pid, si_uid and si_value of each.
+fn cmd_sigwait(out: Out, args: &[String]) -> Outcome {
+    let (mut count, mut sig) = (1u32, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--count" => {
+                let v = it.next().ok_or_else(|| usage("--count needs N"))?;
+                count = parse_num(v).ok_or_else(|| usage(format!("'{v}' is not a count")))?;
+            }
+            s if sig.is_none() => {
+                sig = Some(
+                    gpid::parse_signal(s).ok_or_else(|| usage(format!("'{s}' is not a signal")))?,
+                )
+            }
+            s => return Err(usage(format!("unexpected argument '{s}'"))),
+        }
+    }
+    let sig = sig.ok_or_else(|| usage("missing SIG"))?;
+    // The device is optional: without the module, si_pid is all there is.
+    let dev = Device::open().ok();
+    let bits = dev
+        .as_ref()
+        .and_then(|d| d.version().ok())
+        .map_or(22, |v| v.pid_bits);
+    // SAFETY: sigset operations on a local set; blocking one signal for this process.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    if !out.json {
+        println!("waiting for signal {sig} (pid {})", std::process::id());
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    for _ in 0..count {
+        let ts = libc::timespec {
+            tv_sec: 30,
+            tv_nsec: 0,
+        };
+        // SAFETY: `info` is written by the kernel.
+        let info = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            if libc::sigtimedwait(&set, &mut info, &ts) < 0 {
+                return Err(failed("sigwait", &std::io::Error::last_os_error()));
+            }
+            info
+        };
+        // SAFETY: the kill/rt layouts share si_pid, si_uid and si_value.
+        let (pid, uid, value) = unsafe {
+            (
+                info.si_pid(),
+                info.si_uid(),
+                info.si_value().sival_ptr as u64,
+            )
+        };
+        let code = match info.si_code {
+            0 => "SI_USER".to_string(),
+            -1 => "SI_QUEUE".to_string(),
+            -6 => "SI_TKILL".to_string(),
+            c => c.to_string(),
+        };
+        let sender = match (&dev, pid) {
+            (Some(d), 0) => d.sigsender(sig, value).ok().map(|(g, _)| g),
+            _ => None,
+        };
+        if out.json {
+            let sender = sender.map_or("null".to_string(), |g| json_gpid(g, bits));
+            println!(
+                "{{\"sig\":{sig},\"code\":{},\"si_pid\":{pid},\"si_uid\":{uid},\"value\":{value},\"sender\":{sender}}}",
+                info.si_code
+            );
+        } else {
+            let sender = sender.map_or(String::new(), |g| {
+                format!(" sender gpid {}", display(g, bits))
+            });
+            println!("signal {sig} code {code} si_pid {pid} si_uid {uid} value {value}{sender}");
+        }
+        let _ = std::io::stdout().flush();
     }
     Ok(())
 }
