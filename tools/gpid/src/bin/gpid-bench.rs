@@ -1338,6 +1338,17 @@ fn signal_bench(args: &Args) -> Result<bool, String> {
     let set = sigset_of(sig);
     // SAFETY: blocks one signal in this (single-threaded by now) process; the child inherits it.
     unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    // Both ends on one CPU: each signal is then a direct switch to the other process, not a
+    // cross-CPU wakeup whose latency (milliseconds under TCG) would swamp what is measured.
+    // SAFETY: a cpu_set_t on the stack, for this process (inherited by the child).
+    let pinned = unsafe {
+        let mut cpus: libc::cpu_set_t = std::mem::zeroed();
+        let mut old: libc::cpu_set_t = std::mem::zeroed();
+        libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut old);
+        libc::CPU_SET(0, &mut cpus);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &cpus);
+        old
+    };
     header("signals (ns/op)", "stock", "gpid");
     {
         let dev = Device::open().map_err(|e| format!("/dev/gpid: {}", describe(&e)))?;
@@ -1405,6 +1416,8 @@ fn signal_bench(args: &Args) -> Result<bool, String> {
             Err(e),
         ),
     }
+    // SAFETY: restores this process's CPU mask.
+    unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &pinned) };
     if std::path::Path::new("/sys/module/gpid").exists() {
         Ok(true)
     } else {
