@@ -1294,41 +1294,6 @@ fn sigqueue_stock(pid: libc::pid_t, sig: libc::c_int, value: u64) -> io::Result<
     }
 }
 
-/// Loads or unloads gpid.ko (nothing may hold /dev/gpid open).
-fn set_module(loaded: bool) -> io::Result<()> {
-    if loaded {
-        let f = std::fs::File::open("/lib/modules/gpid.ko")?;
-        // SAFETY: finit_module with an open module file and empty parameters.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_finit_module,
-                std::os::fd::AsRawFd::as_raw_fd(&f),
-                c"".as_ptr(),
-                0,
-            )
-        };
-        if r != 0 {
-            return last_err();
-        }
-        // devtmpfs creates the node asynchronously.
-        for _ in 0..200 {
-            if std::path::Path::new("/dev/gpid").exists() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Err(io::Error::from_raw_os_error(libc::ENODEV))
-    } else {
-        // SAFETY: delete_module with a NUL-terminated name.
-        if unsafe { libc::syscall(libc::SYS_delete_module, c"gpid".as_ptr(), libc::O_NONBLOCK) }
-            != 0
-        {
-            return last_err();
-        }
-        Ok(())
-    }
-}
-
 /// Signal rows: a sigqueue ping-pong between two processes (stock sigqueue(3) vs
 /// GPID_IOC_SIGQUEUE), and kill(2) to self + sigwaitinfo with the module not loaded vs
 /// loaded with the transparent fix on (the module is unloaded and reloaded between rounds).
@@ -1340,15 +1305,7 @@ fn signal_bench(args: &Args) -> Result<bool, String> {
     unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
     // Both ends on one CPU: each signal is then a direct switch to the other process, not a
     // cross-CPU wakeup whose latency (milliseconds under TCG) would swamp what is measured.
-    // SAFETY: a cpu_set_t on the stack, for this process (inherited by the child).
-    let pinned = unsafe {
-        let mut cpus: libc::cpu_set_t = std::mem::zeroed();
-        let mut old: libc::cpu_set_t = std::mem::zeroed();
-        libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut old);
-        libc::CPU_SET(0, &mut cpus);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &cpus);
-        old
-    };
+    let pinned = peercred::pin_to_one_cpu();
     header("signals (ns/op)", "stock", "gpid");
     {
         let dev = Device::open().map_err(|e| format!("/dev/gpid: {}", describe(&e)))?;
@@ -1392,13 +1349,15 @@ fn signal_bench(args: &Args) -> Result<bool, String> {
     let kill_row = (|| -> io::Result<(f64, f64)> {
         let iters = t.iters.unwrap_or_else(|| calibrate(&mut op));
         let (mut s, mut g) = (Vec::new(), Vec::new());
-        // Three times the usual rounds, each after a discarded one: loading and unloading
-        // disturb the machine for a moment (RCU grace periods, TLB flushes).
-        for _ in 0..3 * ROUNDS {
-            set_module(false)?;
+        // Each measured round follows a discarded one: loading and unloading disturb the
+        // machine for a moment (RCU grace periods, TLB flushes).
+        for _ in 0..ROUNDS {
+            peercred::unload()?;
+            peercred::settle();
             round(&mut op, iters);
             s.push(round(&mut op, iters));
-            set_module(true)?;
+            peercred::load()?;
+            peercred::settle();
             round(&mut op, iters);
             g.push(round(&mut op, iters));
         }
@@ -1416,12 +1375,14 @@ fn signal_bench(args: &Args) -> Result<bool, String> {
             Err(e),
         ),
     }
-    // SAFETY: restores this process's CPU mask.
-    unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &pinned) };
+    if let Some(mask) = pinned {
+        // SAFETY: restores this process's CPU mask.
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mask) };
+    }
     if std::path::Path::new("/sys/module/gpid").exists() {
         Ok(true)
     } else {
-        set_module(true)
+        peercred::load()
             .map(|()| true)
             .map_err(|e| format!("reload: {}", describe(&e)))
     }

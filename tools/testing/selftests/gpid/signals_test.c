@@ -240,38 +240,17 @@ static int sender(void *arg)
 }
 
 /* Module states of the matrix. */
-static int load_with(const char *params)
-{
-	int fd = open(GPID_MODULE_PATH, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int wait_dev(int present)
-{
-	for (int i = 0; i < 200; i++) {
-		if ((access("/dev/gpid", F_OK) == 0) == present)
-			return 1;
-		usleep(10000);
-	}
-	return 0;
-}
-
 static int set_module(int loaded, int fixup)
 {
 	if (gpid_fd >= 0)
 		close(gpid_fd);
 	gpid_fd = -1;
-	if (gpid_module_loaded() && gpid_unload_module())
+	if (gpid_unload_module_wait())
 		return -1;
 	if (!loaded)
 		return 0;
-	if (load_with(fixup ? "" : "signal_fixup=0") || !wait_dev(1))
+	if (gpid_load_module_params(fixup ? "" : "signal_fixup=0") ||
+	    !gpid_wait_path(GPID_DEVICE_PATH, 1))
 		return -1;
 	gpid_fd = open("/dev/gpid", O_RDWR | O_CLOEXEC);
 	return gpid_fd < 0 ? -1 : 0;

@@ -192,18 +192,18 @@ fn echo(fd: libc::c_int, dev: Option<Device>) {
 }
 
 /// Lets the asynchronous work of a module load or unload (devtmpfs, RCU) finish first.
-fn settle() {
+pub(super) fn settle() {
     std::thread::sleep(std::time::Duration::from_millis(50));
 }
 
-fn unload() -> io::Result<()> {
+pub(super) fn unload() -> io::Result<()> {
     let name = CString::new("gpid").map_err(io::Error::other)?;
     // SAFETY: `name` is NUL-terminated.
     check(unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) } as i32)
         .map(drop)
 }
 
-fn load() -> io::Result<()> {
+pub(super) fn load() -> io::Result<()> {
     let file = std::fs::File::open(MODULE_PATH)?;
     let params = CString::new("").map_err(io::Error::other)?;
     use std::os::fd::AsRawFd;
@@ -313,7 +313,7 @@ pub(super) fn rows(t: &Timer, dev: Device, check_ok: &mut impl FnMut(&str, bool)
 }
 
 /// Pins the calling thread to the first CPU it may run on; returns the previous mask.
-fn pin_to_one_cpu() -> Option<libc::cpu_set_t> {
+pub(super) fn pin_to_one_cpu() -> Option<libc::cpu_set_t> {
     // SAFETY: an all-zero cpu_set_t is an empty set; the calls only read/write `old`/`one`.
     unsafe {
         let mut old: libc::cpu_set_t = std::mem::zeroed();
