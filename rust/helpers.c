@@ -348,9 +348,10 @@ void gpid_tracepoint_synchronize_unregister(void)
  */
 static DEFINE_PER_CPU(const struct gpid_send_slot *, gpid_send_slot);
 
+/* Task context only (an interrupt on this CPU during the send must not see the slot). */
 const struct gpid_send_slot *gpid_current_send_slot(void)
 {
-	return in_task() ? this_cpu_read(gpid_send_slot) : NULL;
+	return this_cpu_read(gpid_send_slot);
 }
 
 bool gpid_in_task(void)
@@ -494,14 +495,17 @@ int gpid_siginfo_code(const struct kernel_siginfo *info)
 	return info->si_code;
 }
 
-pid_t gpid_siginfo_pid(const struct kernel_siginfo *info)
+/*
+ * Whether @info is a real siginfo with a user-originated code that carries a sender PID
+ * (si_code <= 0 except SI_TIMER and SI_SIGIO, see siginfo_layout()); its si_pid in *@pid.
+ */
+bool gpid_siginfo_user_pid(const struct kernel_siginfo *info, pid_t *pid)
 {
-	return info->si_pid;
-}
-
-u64 gpid_siginfo_ptr_bits(const struct kernel_siginfo *info)
-{
-	return (unsigned long)info->si_ptr;
+	if (info <= SEND_SIG_PRIV || info->si_code > 0 || info->si_code == SI_TIMER ||
+	    info->si_code == SI_SIGIO)
+		return false;
+	*pid = info->si_pid;
+	return true;
 }
 
 /* The sigqueue token gpid_send_group() hid in the si_pid/si_uid bytes. */
@@ -566,12 +570,6 @@ bool gpid_current_same_pid_ns(struct task_struct *t)
 pid_t gpid_current_tgid_in(struct task_struct *t)
 {
 	return task_tgid_nr_ns(current, task_active_pid_ns(t));
-}
-
-/* @t's thread-group pid (no reference: valid while @t is, e.g. under its siglock). */
-struct pid *gpid_task_tgid_pid(struct task_struct *t)
-{
-	return task_tgid(t);
 }
 
 bool gpid_security_enabled(void)

@@ -92,8 +92,7 @@ int gpid_send_thread(int sig, struct pid *pid, u64 value, const struct gpid_send
 int gpid_kill_pid(struct pid *pid, int sig);
 bool gpid_siginfo_is_special(const struct kernel_siginfo *info);
 int gpid_siginfo_code(const struct kernel_siginfo *info);
-pid_t gpid_siginfo_pid(const struct kernel_siginfo *info);
-u64 gpid_siginfo_ptr_bits(const struct kernel_siginfo *info);
+bool gpid_siginfo_user_pid(const struct kernel_siginfo *info, pid_t *pid);
 u64 gpid_siginfo_token(const struct kernel_siginfo *info);
 struct kernel_siginfo *gpid_queued_siginfo(struct task_struct *t, bool group,
 					   const struct kernel_siginfo *info);
@@ -103,7 +102,6 @@ bool gpid_task_is_kthread(const struct task_struct *t);
 pid_t gpid_current_tgid_vnr(void);
 bool gpid_current_same_pid_ns(struct task_struct *t);
 pid_t gpid_current_tgid_in(struct task_struct *t);
-struct pid *gpid_task_tgid_pid(struct task_struct *t);
 bool gpid_security_enabled(void);
 unsigned long gpid_spin_lock_irqsave(spinlock_t *lock);
 void gpid_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);

@@ -19,8 +19,7 @@ use crate::{
         params,
         pid::{Pid, PidType},
         signal::{
-            self, Generated, SignalGenerateProbe, SignalHandler, NSIG, SIGKILL, SIGSTOP, SI_SIGIO,
-            SI_TIMER,
+            self, Generated, SignalGenerateProbe, SignalHandler, NSIG, SIGKILL, SIGSTOP,
         },
         task::Current,
         uapi,
@@ -123,7 +122,7 @@ impl SignalHandler for Hook {
             }
             return;
         }
-        if s.fixup && ev.in_task() {
+        if s.fixup {
             s.fix_up(ev);
         }
     }
@@ -135,11 +134,8 @@ impl SignalState {
         if !ev.delivered() {
             return;
         }
-        let Some((code, si_pid)) = ev.sent_code_pid() else { return };
         // Only user-originated codes with a sender PID.
-        if code > 0 || code == SI_TIMER || code == SI_SIGIO {
-            return;
-        }
+        let Some(si_pid) = ev.sent_user_pid() else { return };
         // The common case, cheaply: one namespace, nothing to translate.
         if ev.same_pid_ns() {
             bump(&self.stats.untouched);

@@ -28,17 +28,15 @@ use kernel::{
 pub(crate) const SIGKILL: i32 = bindings::SIGKILL as i32;
 pub(crate) const SIGSTOP: i32 = bindings::SIGSTOP as i32;
 pub(crate) const NSIG: i32 = bindings::_NSIG as i32;
-/// `si_code`s without a sender PID among the user-originated ones (`siginfo_layout()`).
-pub(crate) const SI_TIMER: i32 = bindings::SI_TIMER;
-pub(crate) const SI_SIGIO: i32 = bindings::SI_SIGIO;
 
 /// What a `signal_generate` probe does.
 pub(crate) trait SignalHandler: Send + Sync + 'static {
     /// The state of one send made with [`send_group`] or [`send_thread`] for this handler.
     type Request;
 
-    /// Called for every signal generated in the system. `req` is the request of the send the
-    /// event belongs to, when it was made with [`send_group`] or [`send_thread`] for `Self`.
+    /// Called for every signal generated in task context (not by an interrupt). `req` is the
+    /// request of the send the event belongs to, when it was made with [`send_group`] or
+    /// [`send_thread`] for `Self`.
     fn generated(&self, ev: &Generated<'_>, req: Option<&Self::Request>);
 }
 
@@ -65,23 +63,14 @@ impl Generated<'_> {
         self.sig
     }
 
-    /// Whether this event runs in task context (not an interrupt sending a signal).
-    pub(crate) fn in_task(&self) -> bool {
-        // SAFETY: reads the preempt count of this CPU.
-        unsafe { bindings::gpid_in_task() }
-    }
-
-    /// `si_code` and `si_pid` of the siginfo that was sent, unless it was one of the kernel's
-    /// special ones (`SEND_SIG_NOINFO`, `SEND_SIG_PRIV`).
-    pub(crate) fn sent_code_pid(&self) -> Option<(i32, i32)> {
-        // SAFETY: `info` is what the kernel sent (type invariant); it is dereferenced only when
-        // it is a real siginfo.
-        unsafe {
-            if bindings::gpid_siginfo_is_special(self.info) {
-                return None;
-            }
-            Some((bindings::gpid_siginfo_code(self.info), bindings::gpid_siginfo_pid(self.info)))
-        }
+    /// `si_pid` of the siginfo that was sent, when it is a real one (not `SEND_SIG_NOINFO` or
+    /// `SEND_SIG_PRIV`) with a user-originated code that carries a sender PID (`si_code <= 0`
+    /// but `SI_TIMER` and `SI_SIGIO`).
+    pub(crate) fn sent_user_pid(&self) -> Option<i32> {
+        let mut pid = 0;
+        // SAFETY: `info` is what the kernel sent (type invariant); the helper dereferences it
+        // only when it is a real siginfo.
+        unsafe { bindings::gpid_siginfo_user_pid(self.info, &mut pid) }.then_some(pid)
     }
 
     /// Whether the signal was queued or otherwise took effect (not ignored, not already
@@ -110,7 +99,8 @@ impl Generated<'_> {
 
     /// The entry this event queued, while it is still an unchanged copy of what was sent.
     pub(crate) fn queued(&self) -> Option<Queued<'_>> {
-        if !self.delivered() || self.sent_code_pid().is_none() {
+        // SAFETY: `info` is what the kernel sent (type invariant).
+        if !self.delivered() || unsafe { bindings::gpid_siginfo_is_special(self.info) } {
             return None;
         }
         // SIGKILL and signals to kernel threads are never queued with their info.
@@ -229,6 +219,10 @@ unsafe extern "C" fn probe<H: SignalHandler>(
     // SAFETY: `data` is the registration (type invariant of `SignalGenerateProbe`), which is
     // not dropped before the tracepoint core stops calling it.
     let reg = unsafe { &*(data as *const SignalGenerateProbe<H>) };
+    // SAFETY: reads the preempt count of this CPU.
+    if !unsafe { bindings::gpid_in_task() } {
+        return;
+    }
     // INVARIANT: the tracepoint's contract.
     let ev = Generated {
         sig,
@@ -239,8 +233,8 @@ unsafe extern "C" fn probe<H: SignalHandler>(
         _event: PhantomData,
     };
     // SAFETY: the slot, if any, was set by `send_group`/`send_thread` on this CPU with
-    // preemption disabled, and is only returned in task context: we are inside that send, in
-    // the sending task, and the slot and its request outlive this call.
+    // preemption disabled, and we run in task context: we are inside that send, in the
+    // sending task, and the slot and its request outlive this call.
     let slot = unsafe { bindings::gpid_current_send_slot().as_ref() };
     let req = slot.filter(|s| s.tag == tag::<H>() && s.sig == sig).filter(|s| {
         // The event is the send's own: the group path queues SI_ASYNCIO carrying the
