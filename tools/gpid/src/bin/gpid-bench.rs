@@ -526,7 +526,8 @@ fn main() -> ExitCode {
     // Both after run(), whose /dev/gpid would pin the module that these unload and reload.
     let result = run(&args).and_then(|ok| Ok(signal_bench(&args)? && ok));
     robust_bench::rows(&Timer { iters: args.iters });
-    match result {
+    let msq_ok = msq_pingpong(args.iters);
+    match result.map(|ok| ok && msq_ok) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -817,6 +818,151 @@ fn run(args: &Args) -> Result<bool, String> {
     println!("(scaling ratio: scaled/base, each as a multiple of getppid timed alongside it)");
     peercred::rows(&t, dev, &mut check);
     Ok(agree)
+}
+
+/// SysV message queues: a msgsnd/msgrcv ping-pong between two processes, with gpid.ko
+/// unloaded (the stock kernel) and loaded (its kretprobes on newque, freeque, ksys_msgsnd and
+/// ksys_msgrcv armed), in alternating rounds of one boot: the module is removed with
+/// delete_module and loaded again from /lib/modules/gpid.ko before each gpid round, and left
+/// loaded. Returns false when the ping-pong itself went wrong.
+fn msq_pingpong(iters: Option<u32>) -> bool {
+    const KO: &str = "/lib/modules/gpid.ko";
+    #[repr(C)]
+    struct Msg {
+        mtype: libc::c_long,
+        text: [u8; 8],
+    }
+    fn unload() -> io::Result<()> {
+        for _ in 0..100 {
+            // SAFETY: a NUL-terminated module name.
+            let r = unsafe {
+                libc::syscall(libc::SYS_delete_module, c"gpid".as_ptr(), libc::O_NONBLOCK)
+            };
+            match (r, io::Error::last_os_error().raw_os_error()) {
+                (0, _) | (_, Some(libc::ENOENT)) => return Ok(()),
+                (_, Some(libc::EWOULDBLOCK)) => std::thread::sleep(Duration::from_millis(20)),
+                _ => return last_err(),
+            }
+        }
+        last_err()
+    }
+    fn load() -> io::Result<()> {
+        let f = std::fs::File::open(KO)?;
+        // SAFETY: an open fd and an empty parameter string.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_finit_module,
+                std::os::fd::AsRawFd::as_raw_fd(&f),
+                c"".as_ptr(),
+                0,
+            )
+        };
+        if r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EEXIST) {
+            Ok(())
+        } else {
+            last_err()
+        }
+    }
+    let send = |q: i32, mtype: libc::c_long, c: u8| -> io::Result<()> {
+        let m = Msg {
+            mtype,
+            text: [c; 8],
+        };
+        // SAFETY: `m` is a msgbuf with 8 bytes of text.
+        if unsafe { libc::msgsnd(q, (&m as *const Msg).cast(), 8, 0) } < 0 {
+            return last_err();
+        }
+        Ok(())
+    };
+    let recv = |q: i32, mtype: libc::c_long| -> io::Result<u8> {
+        let mut m = Msg {
+            mtype: 0,
+            text: [0; 8],
+        };
+        // SAFETY: `m` has room for 8 bytes of text.
+        if unsafe { libc::msgrcv(q, (&mut m as *mut Msg).cast(), 8, mtype, 0) } != 8 {
+            return last_err();
+        }
+        Ok(m.text[0])
+    };
+
+    println!();
+    header("SysV msq (ns/op)", "unloaded", "loaded");
+    let name = "msgsnd+msgrcv ping-pong round trip, 2 processes";
+    // SAFETY: plain syscall.
+    let q = unsafe { libc::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | 0o600) };
+    if q < 0 {
+        let e = io::Error::last_os_error();
+        row(name, Err(clone_err(&e)), Err(e));
+        return false;
+    }
+    // SAFETY: the child only makes syscalls and leaves with _exit.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: plain syscalls in the child.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+        loop {
+            match recv(q, 1) {
+                Ok(b'q') | Err(_) => unsafe { libc::_exit(0) },
+                Ok(c) => {
+                    if send(q, 2, c).is_err() {
+                        // SAFETY: leaving the child.
+                        unsafe { libc::_exit(1) };
+                    }
+                }
+            }
+        }
+    }
+    let mut ok = child > 0;
+    let mut n = 0u8;
+    let mut pingpong = || {
+        n = n.wrapping_add(1) % 26;
+        let c = b'A' + n;
+        if send(q, 1, c).is_err() || recv(q, 2).ok() != Some(c) {
+            ok = false;
+        }
+    };
+    let result = if child < 0 {
+        last_err()
+    } else {
+        (|| -> io::Result<(f64, f64)> {
+            load()?;
+            let it = iters
+                .unwrap_or_else(|| calibrate(&mut pingpong))
+                .saturating_mul(4);
+            round(&mut pingpong, it);
+            let (mut stock, mut gpid) = (Vec::new(), Vec::new());
+            for _ in 0..ROUNDS {
+                unload()?;
+                round(&mut pingpong, it / 8 + 1);
+                stock.push(round(&mut pingpong, it));
+                load()?;
+                round(&mut pingpong, it / 8 + 1);
+                gpid.push(round(&mut pingpong, it));
+            }
+            Ok((median(stock), median(gpid)))
+        })()
+    };
+    if load().is_err() {
+        eprintln!("gpid-bench: could not load {KO} again");
+        ok = false;
+    }
+    if child > 0 {
+        let _ = send(q, 1, b'q');
+        // SAFETY: our child.
+        unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+    }
+    // SAFETY: IPC_RMID takes no buffer.
+    unsafe { libc::msgctl(q, libc::IPC_RMID, std::ptr::null_mut()) };
+    match result {
+        Ok((a, b)) => row(name, Ok(a), Ok(b)),
+        Err(e) => row(name, Err(clone_err(&e)), Err(e)),
+    }
+    if !ok {
+        eprintln!("gpid-bench: MISMATCH: the msq ping-pong lost or garbled a message");
+    }
+    println!("(loaded: gpid.ko's kretprobes on newque/freeque/ksys_msgsnd/ksys_msgrcv armed)");
+    ok
 }
 
 fn clone_err(e: &io::Error) -> io::Error {
