@@ -37,6 +37,8 @@ enum {
 	MQ_RCV_THREAD,		/* a: msqid, b: msgflg, cmd: msgtyp -> TID of a new thread, once
 				 * it sleeps in msgrcv; data: its gpid_task_id */
 	MQ_JOIN,		/* -> that thread's msgrcv result */
+	MQ_RCV_BADBUF,		/* as MQ_RCV into an unmapped buffer (the message is taken, then
+				 * the copy-out faults) */
 };
 
 struct mq_buf {
@@ -143,6 +145,11 @@ static void mq_ext(struct gpid_agent_msg *m)
 		}
 		close(mq_th.pipe[0]);
 		close(mq_th.pipe[1]);
+		break;
+	case MQ_RCV_BADBUF:
+		r = msgrcv(m->a, (void *)8, m->pad, (long)m->cmd, m->b);
+		m->ret = r < 0 ? -errno : r;
+		m->len = 0;
 		break;
 	case MQ_JOIN:
 		pthread_join(mq_th.th, NULL);
@@ -1156,6 +1163,126 @@ TEST_F_TIMEOUT(msq, unload_with_live_queues, 120)
 		EXPECT_EQ(0, mq_rmid(ids[i]));
 	}
 	expect_counters(_metadata, 0, 0, 0, 0);
+}
+
+/*
+ * The stock kernel takes the message off the queue and records the receiver in msg_lrpid
+ * before copying it out: a receive into a bad buffer fails with EFAULT, yet the message is
+ * gone and msg_lrpid names the receiver. gpid must not keep presenting the previous state
+ * ("none yet") as a fact: the receiver, or at worst UNKNOWN.
+ */
+TEST_F(msq, receive_that_faults_after_taking_the_message)
+{
+	struct msqid_ds ds;
+	struct gpid_msq q;
+	struct world w;
+	int id;
+
+	world_build(_metadata, &w);
+	id = mq_get(NULL, IPC_PRIVATE, IPC_CREAT | 0600);
+	ASSERT_LE(0, id);
+	ASSERT_EQ(0, mq_snd(&w.as, id, 1, "lost", 0));
+	gpid_msg_init(MQ_RCV_BADBUF, id, IPC_NOWAIT);
+	gpid_msg.pad = 64;
+	ASSERT_EQ(0, gpid_agent_xfer(&w.b, NULL));
+	ASSERT_EQ(-EFAULT, gpid_msg.ret);
+	ASSERT_EQ(0, mq_stat(NULL, id, &ds));
+	EXPECT_EQ(0, ds.msg_qnum) TH_LOG("the message was taken");
+	EXPECT_EQ(w.b.pid, ds.msg_lrpid) TH_LOG("stock: b is the last receiver");
+	ASSERT_EQ(0, gp_msq(NULL, id, &q));
+	EXPECT_NE(GPID_MSQ_NONE, q.receiver_state)
+		TH_LOG("gpid says no receive yet, stock says b (%d) received", w.b.pid);
+	if (q.receiver_state == GPID_MSQ_PARTY) {
+		EXPECT_EQ(w.b.pid, q.receiver_pid);
+		EXPECT_EQ(G(w.nsid[NS_B], 1), q.receiver_gpid);
+	}
+}
+
+/* Forks n children that sleep in msgrcv (type 1) or msgsnd (a full queue) on msqid. */
+static int sleepers(struct __test_metadata *_metadata, int msqid, int n, int send)
+{
+	char path[64], buf[512], *p;
+
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return -errno;
+		if (pid == 0) {
+			struct mq_buf b = { .mtype = 1 };
+
+			gpid_child_init(-1);
+			if (send)
+				msgsnd(msqid, &b, 8, 0);
+			else
+				msgrcv(msqid, &b, 8, 1, 0);
+			_exit(0);
+		}
+		gpid_track(pid);
+	}
+	/* Every one of them asleep. */
+	for (int i = gpid_nchildren - n; i < gpid_nchildren; i++) {
+		int asleep = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", gpid_children[i]);
+		for (int k = 0; k < 5000 && !asleep; k++) {
+			if (gpid_read_file(path, buf, sizeof(buf)) > 0) {
+				p = strrchr(buf, ')');
+				asleep = p && p[2] == 'S';
+			}
+			if (!asleep)
+				usleep(1000);
+		}
+		if (!asleep)
+			return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/*
+ * More callers asleep in msgrcv and msgsnd than the probes' instances (MAX_ACTIVE, 256):
+ * an operation then completes unseen. gpid must not present the state from before it as a
+ * fact: the party, or at worst UNKNOWN, never "none yet".
+ */
+TEST_F_TIMEOUT(msq, more_sleepers_than_probe_instances, 120)
+{
+	struct msqid_ds ds;
+	struct gpid_msq q;
+	struct world w;
+	int qr, qs, qy;
+
+	world_build(_metadata, &w);
+	qr = mq_get(NULL, IPC_PRIVATE, IPC_CREAT | 0600);
+	qs = mq_get(NULL, IPC_PRIVATE, IPC_CREAT | 0600);
+	qy = mq_get(NULL, IPC_PRIVATE, IPC_CREAT | 0600);
+	ASSERT_LE(0, qr);
+	ASSERT_LE(0, qs);
+	ASSERT_LE(0, qy);
+	/* qs holds one 8-byte message and no more. */
+	ASSERT_EQ(0, mq_stat(NULL, qs, &ds));
+	ds.msg_qbytes = 8;
+	ASSERT_EQ(0, msgctl(qs, IPC_SET, &ds));
+	ASSERT_EQ(0, mq_snd(NULL, qs, 1, "12345678", 0));
+	ASSERT_EQ(0, sleepers(_metadata, qr, 300, 0));
+	ASSERT_EQ(0, sleepers(_metadata, qs, 300, 1));
+
+	ASSERT_EQ(0, mq_snd(&w.as, qy, 1, "m", 0));
+	ASSERT_EQ(1, mq_rcv(&w.a1, qy, 0, IPC_NOWAIT));
+	ASSERT_EQ(0, mq_stat(NULL, qy, &ds));
+	EXPECT_EQ(w.as.id.nspid[0], ds.msg_lspid);
+	EXPECT_EQ(w.a1.id.nspid[0], ds.msg_lrpid);
+	ASSERT_EQ(0, gp_msq(NULL, qy, &q));
+	EXPECT_NE(GPID_MSQ_NONE, q.sender_state)
+		TH_LOG("gpid says no send yet, stock says as (%d) sent", w.as.id.nspid[0]);
+	EXPECT_NE(GPID_MSQ_NONE, q.receiver_state)
+		TH_LOG("gpid says no receive yet, stock says a1 (%d) received", w.a1.id.nspid[0]);
+	if (q.sender_state == GPID_MSQ_PARTY)
+		EXPECT_EQ(w.as.id.nspid[0], q.sender_pid);
+	if (q.receiver_state == GPID_MSQ_PARTY)
+		EXPECT_EQ(w.a1.id.nspid[0], q.receiver_pid);
+	/* Removing the queues wakes every sleeper (EIDRM); the teardown reaps them. */
+	EXPECT_EQ(0, mq_rmid(qr));
+	EXPECT_EQ(0, mq_rmid(qs));
 }
 
 TEST_HARNESS_MAIN
