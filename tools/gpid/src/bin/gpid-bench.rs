@@ -909,6 +909,9 @@ fn msq_pingpong(iters: Option<u32>) -> bool {
         Ok(m.text[0])
     };
 
+    // The robust rows' library keeps a /dev/gpid in this process, which would pin the module
+    // (and be inherited by the child below).
+    gpid_mutex::raw::release_device();
     println!();
     header("SysV msq (ns/op)", "unloaded", "loaded");
     let name = "msgsnd+msgrcv ping-pong round trip, 2 processes";
