@@ -234,6 +234,22 @@ impl Device {
     }
 }
 
+/// SysV message queues (`GPID_FEATURE_MSQ`).
+impl Device {
+    /// `GPID_IOC_MSQ`: the last sender and receiver of SysV message queue `msqid` of the
+    /// caller's IPC namespace (read permission needed, as for `IPC_STAT`): `EINVAL` for no
+    /// such queue, `EACCES` without permission.
+    pub fn msq(&self, msqid: i32) -> io::Result<uapi::GpidMsq> {
+        let mut q = uapi::GpidMsq {
+            msqid,
+            ..Default::default()
+        };
+        // SAFETY: GPID_IOC_MSQ takes a `struct gpid_msq`.
+        unsafe { self.ioctl(uapi::GPID_IOC_MSQ, &mut q)? };
+        Ok(q)
+    }
+}
+
 fn tgid_flag(tgid: bool) -> u32 {
     if tgid {
         uapi::GPID_ENCODE_TGID

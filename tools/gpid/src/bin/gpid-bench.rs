@@ -526,7 +526,8 @@ fn main() -> ExitCode {
     // Both after run(), whose /dev/gpid would pin the module that these unload and reload.
     let result = run(&args).and_then(|ok| Ok(signal_bench(&args)? && ok));
     robust_bench::rows(&Timer { iters: args.iters });
-    match result {
+    let msq_ok = msq_pingpong(args.iters);
+    match result.map(|ok| ok && msq_ok) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -817,6 +818,217 @@ fn run(args: &Args) -> Result<bool, String> {
     println!("(scaling ratio: scaled/base, each as a multiple of getppid timed alongside it)");
     peercred::rows(&t, dev, &mut check);
     Ok(agree)
+}
+
+/// SysV message queues: a msgsnd/msgrcv ping-pong between two processes, with gpid.ko
+/// unloaded (the stock kernel) and loaded (its kretprobes on newque, freeque, ksys_msgsnd and
+/// ksys_msgrcv armed), in alternating rounds of one boot: the module is removed with
+/// delete_module and loaded again from /lib/modules/gpid.ko before each gpid round, and left
+/// loaded, timed once the kprobe optimizer has made the probes jumps. Both processes run on
+/// CPU 0; median of 15 rounds. Returns false when the
+/// ping-pong itself went wrong.
+fn msq_pingpong(iters: Option<u32>) -> bool {
+    const KO: &str = "/lib/modules/gpid.ko";
+    #[repr(C)]
+    struct Msg {
+        mtype: libc::c_long,
+        text: [u8; 8],
+    }
+    fn unload() -> io::Result<()> {
+        for _ in 0..100 {
+            // SAFETY: a NUL-terminated module name.
+            let r = unsafe {
+                libc::syscall(libc::SYS_delete_module, c"gpid".as_ptr(), libc::O_NONBLOCK)
+            };
+            match (r, io::Error::last_os_error().raw_os_error()) {
+                (0, _) | (_, Some(libc::ENOENT)) => return Ok(()),
+                (_, Some(libc::EWOULDBLOCK)) => std::thread::sleep(Duration::from_millis(20)),
+                _ => return last_err(),
+            }
+        }
+        last_err()
+    }
+    fn load() -> io::Result<()> {
+        let f = std::fs::File::open(KO)?;
+        // SAFETY: an open fd and an empty parameter string.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_finit_module,
+                std::os::fd::AsRawFd::as_raw_fd(&f),
+                c"".as_ptr(),
+                0,
+            )
+        };
+        if r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EEXIST) {
+            Ok(())
+        } else {
+            last_err()
+        }
+    }
+    /// After a load: waits (up to 3 s) until the kprobe optimizer has turned the four probes
+    /// into jumps, the module's steady state (they start as int3 traps and are optimized
+    /// after a delay and an RCU-tasks grace period).
+    fn wait_optimized() {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(3) {
+            let Ok(list) = std::fs::read_to_string("/sys/kernel/debug/kprobes/list") else {
+                std::thread::sleep(Duration::from_millis(500));
+                return;
+            };
+            let probed = ["newque+", "freeque+", "ksys_msgsnd+", "ksys_msgrcv+"];
+            let optimized = list
+                .lines()
+                .filter(|l| l.contains("[OPTIMIZED]") && probed.iter().any(|p| l.contains(p)))
+                .count();
+            if optimized >= probed.len() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let send = |q: i32, mtype: libc::c_long, c: u8| -> io::Result<()> {
+        let m = Msg {
+            mtype,
+            text: [c; 8],
+        };
+        // SAFETY: `m` is a msgbuf with 8 bytes of text.
+        if unsafe { libc::msgsnd(q, (&m as *const Msg).cast(), 8, 0) } < 0 {
+            return last_err();
+        }
+        Ok(())
+    };
+    let recv = |q: i32, mtype: libc::c_long| -> io::Result<u8> {
+        let mut m = Msg {
+            mtype: 0,
+            text: [0; 8],
+        };
+        // SAFETY: `m` has room for 8 bytes of text.
+        if unsafe { libc::msgrcv(q, (&mut m as *mut Msg).cast(), 8, mtype, 0) } != 8 {
+            return last_err();
+        }
+        Ok(m.text[0])
+    };
+
+    // The robust rows' library keeps a /dev/gpid in this process, which would pin the module
+    // (and be inherited by the child below).
+    gpid_mutex::raw::release_device();
+    println!();
+    header("SysV msq (ns/op)", "unloaded", "loaded");
+    let name = "msgsnd+msgrcv ping-pong round trip, 2 processes";
+    // SAFETY: plain syscall.
+    let q = unsafe { libc::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | 0o600) };
+    if q < 0 {
+        let e = io::Error::last_os_error();
+        row(name, Err(clone_err(&e)), Err(e));
+        return false;
+    }
+    // Both processes on one CPU: a same-CPU hand-over each way, without the cross-vCPU wakeup
+    // latency that makes TCG's timings swing by tens of percent. Restored afterwards.
+    // SAFETY: cpu_set_t is plain data; the calls get valid pointers to it.
+    let saved = unsafe {
+        let mut saved: libc::cpu_set_t = std::mem::zeroed();
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        let have =
+            libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut saved) == 0;
+        libc::CPU_SET(0, &mut one);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one);
+        have.then_some(saved)
+    };
+    // SAFETY: the child only makes syscalls and leaves with _exit.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: plain syscalls in the child.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+        loop {
+            match recv(q, 1) {
+                Ok(b'q') | Err(_) => unsafe { libc::_exit(0) },
+                Ok(c) => {
+                    if send(q, 2, c).is_err() {
+                        // SAFETY: leaving the child.
+                        unsafe { libc::_exit(1) };
+                    }
+                }
+            }
+        }
+    }
+    let ok = std::cell::Cell::new(child > 0);
+    let mut n = 0u8;
+    let mut pingpong = || {
+        n = n.wrapping_add(1) % 26;
+        let c = b'A' + n;
+        if send(q, 1, c).is_err() || recv(q, 2).ok() != Some(c) {
+            ok.set(false);
+        }
+    };
+    // The same two calls in one process, never blocking (type 3: the child only takes type
+    // 1): the probes' cost without the scheduler's wakeups around it.
+    let mut solo = || {
+        if send(q, 3, b'S').is_err() || recv(q, 3).ok() != Some(b'S') {
+            ok.set(false);
+        }
+    };
+    type Medians = [(f64, f64); 2];
+    let result = if child < 0 {
+        last_err()
+    } else {
+        (|| -> io::Result<Medians> {
+            load()?;
+            wait_optimized();
+            let it = iters
+                .unwrap_or_else(|| calibrate(&mut pingpong))
+                .saturating_mul(4);
+            let its = iters
+                .unwrap_or_else(|| calibrate(&mut solo))
+                .saturating_mul(4);
+            round(&mut pingpong, it);
+            let mut v: [Vec<f64>; 4] = Default::default();
+            for _ in 0..2 * ROUNDS + 1 {
+                unload()?;
+                round(&mut pingpong, it / 8 + 1);
+                v[0].push(round(&mut pingpong, it));
+                v[2].push(round(&mut solo, its));
+                load()?;
+                wait_optimized();
+                round(&mut pingpong, it / 8 + 1);
+                v[1].push(round(&mut pingpong, it));
+                v[3].push(round(&mut solo, its));
+            }
+            let [a, b, c, d] = v.map(median);
+            Ok([(a, b), (c, d)])
+        })()
+    };
+    let mut ok = ok.get();
+    if load().is_err() {
+        eprintln!("gpid-bench: could not load {KO} again");
+        ok = false;
+    }
+    if child > 0 {
+        let _ = send(q, 1, b'q');
+        // SAFETY: our child.
+        unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+    }
+    // SAFETY: IPC_RMID takes no buffer.
+    unsafe { libc::msgctl(q, libc::IPC_RMID, std::ptr::null_mut()) };
+    if let Some(saved) = saved {
+        // SAFETY: a valid cpu_set_t.
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &saved) };
+    }
+    let solo_name = "msgsnd+msgrcv, one process, no wakeups";
+    match result {
+        Ok([(a, b), (c, d)]) => {
+            row(name, Ok(a), Ok(b));
+            row(solo_name, Ok(c), Ok(d));
+        }
+        Err(e) => {
+            row(name, Err(clone_err(&e)), Err(clone_err(&e)));
+            row(solo_name, Err(clone_err(&e)), Err(e));
+        }
+    }
+    if !ok {
+        eprintln!("gpid-bench: MISMATCH: the msq ping-pong lost or garbled a message");
+    }
+    println!("(loaded: gpid.ko's kretprobes on newque/freeque/ksys_msgsnd/ksys_msgrcv armed)");
+    ok
 }
 
 fn clone_err(e: &io::Error) -> io::Error {

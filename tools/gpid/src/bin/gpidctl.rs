@@ -22,6 +22,8 @@ commands:
   peer FD                   the peer of socket FD (an fd gpidctl inherited) as SO_PEERCRED
                             reports it, plus its gpid (when visible or exported) and
                             whether it is still alive
+  msq MSQID                 last sender and receiver of SysV message queue MSQID (this
+                            IPC namespace; needs read permission, as msgctl IPC_STAT)
   version                   ABI version, pid_bits and active features of the module
   kill [-q VALUE] [--thread] SIG TARGET
                             sigqueue(3) through gpid: SIG (number, NAME, RTMIN+N) with
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         "ns" => cmd_ns(out, args),
         "ns-set" => cmd_ns_set(out, args),
         "peer" => cmd_peer(out, args),
+        "msq" => cmd_msq(out, args),
         "version" => no_args(args).and_then(|()| cmd_version(out)),
         "kill" => cmd_kill(out, args),
         "sigwait" => cmd_sigwait(out, args),
@@ -440,6 +443,68 @@ fn cmd_ns_set(out: Out, args: &[String]) -> Outcome {
     Ok(())
 }
 
+/// One side of a queue (`GPID_MSQ_*` state, pid here, gpid), as text and as JSON.
+fn msq_side(state: u32, pid: i32, g: u32, bits: u32) -> (String, String) {
+    use gpid::uapi::{GPID_MSQ_NONE, GPID_MSQ_PARTY, GPID_MSQ_UNKNOWN};
+    let name = match state {
+        GPID_MSQ_UNKNOWN => "unknown",
+        GPID_MSQ_NONE => "none",
+        GPID_MSQ_PARTY => "party",
+        _ => "invalid",
+    };
+    let gpid_json = if g == 0 {
+        "null".to_string()
+    } else {
+        json_gpid(g, bits)
+    };
+    let json = format!(
+        "{{\"state\":{},\"state_value\":{state},\"pid\":{pid},\"gpid\":{gpid_json}}}",
+        json_str(name)
+    );
+    let text = match state {
+        GPID_MSQ_UNKNOWN => "unknown (nothing seen since gpid was loaded)".to_string(),
+        GPID_MSQ_NONE => "none yet".to_string(),
+        GPID_MSQ_PARTY => {
+            let pid = if pid == 0 {
+                "0 (not visible here)".to_string()
+            } else {
+                pid.to_string()
+            };
+            let g = if g == 0 {
+                "- (not exported)".to_string()
+            } else {
+                display(g, bits)
+            };
+            format!("pid {pid}, gpid {g}")
+        }
+        s => format!("invalid state {s}"),
+    };
+    (text, json)
+}
+
+fn cmd_msq(out: Out, args: &[String]) -> Outcome {
+    let msqid: i32 = match args {
+        [] => return Err(usage("missing MSQID")),
+        [s] if s.starts_with("--") => return Err(usage(format!("unknown option '{s}'"))),
+        [s] => parse_num(s).ok_or_else(|| usage(format!("'{s}' is not a msqid")))?,
+        [_, extra, ..] => return Err(usage(format!("unexpected argument '{extra}'"))),
+    };
+    let (dev, bits) = open_with_bits()?;
+    let q = dev
+        .msq(msqid)
+        .map_err(|e| failed(format!("msq {msqid}"), &e))?;
+    let (st, sj) = msq_side(q.sender_state, q.sender_pid, q.sender_gpid, bits);
+    let (rt, rj) = msq_side(q.receiver_state, q.receiver_pid, q.receiver_gpid, bits);
+    if out.json {
+        println!("{{\"msqid\":{msqid},\"sender\":{sj},\"receiver\":{rj}}}");
+    } else {
+        println!("msqid     {msqid}");
+        println!("sender    {st}");
+        println!("receiver  {rt}");
+    }
+    Ok(())
+}
+
 fn cmd_version(out: Out) -> Outcome {
     let v = open()?.version().map_err(|e| failed("version", &e))?;
     let names = gpid::feature_names(v.features);
@@ -502,6 +567,24 @@ mod tests {
         ));
         assert!(matches!(parse_gpid("3:"), Err(Failure::Usage(_))));
         assert!(matches!(parse_gpid("a:1"), Err(Failure::Usage(_))));
+    }
+
+    #[test]
+    fn msq_sides() {
+        use gpid::uapi::{GPID_MSQ_NONE, GPID_MSQ_PARTY, GPID_MSQ_UNKNOWN};
+        let (t, j) = msq_side(GPID_MSQ_PARTY, 0, 0xc00001, 22);
+        assert_eq!(t, "pid 0 (not visible here), gpid 3:1 (0xc00001)");
+        assert_eq!(
+            j,
+            "{\"state\":\"party\",\"state_value\":2,\"pid\":0,\"gpid\":{\"gpid\":12582913,\"hex\":\"0xc00001\",\"nsid\":3,\"nr\":1}}"
+        );
+        let (t, j) = msq_side(GPID_MSQ_PARTY, 42, 0, 22);
+        assert_eq!(t, "pid 42, gpid - (not exported)");
+        assert!(j.ends_with("\"pid\":42,\"gpid\":null}"));
+        assert!(msq_side(GPID_MSQ_NONE, 0, 0, 22).0.starts_with("none"));
+        assert!(msq_side(GPID_MSQ_UNKNOWN, 0, 0, 22)
+            .1
+            .contains("\"unknown\""));
     }
 
     #[test]

@@ -521,6 +521,14 @@ GPID_HELPER int gpid_recv_msg(int sock, struct gpid_agent_msg *m, int *fd, int t
 
 static void gpid_agent_main(int sock) __attribute__((noreturn, unused));
 
+/*
+ * Requests numbered from GPID_AG_EXT on belong to one test file: it handles them by setting
+ * gpid_agent_ext before it starts agents (they inherit it across fork). The handler sets
+ * m->ret and m->len like the built-in requests.
+ */
+#define GPID_AG_EXT	1000
+static void (*gpid_agent_ext)(struct gpid_agent_msg *m) __attribute__((unused));
+
 struct gpid_threads_arg {
 	pthread_barrier_t *barrier;
 	struct gpid_thread_self *out;
@@ -772,6 +780,10 @@ static void gpid_agent_main(int sock)
 			m.len = 0;
 			break;
 		default:
+			if (m.op >= GPID_AG_EXT && gpid_agent_ext) {
+				gpid_agent_ext(&m);
+				break;
+			}
 			m.ret = -EOPNOTSUPP;
 			m.len = 0;
 		}
