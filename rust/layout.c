@@ -37,6 +37,8 @@ void gpid_layout(void)
 	GPID_OFFSET(kretprobe, entry_handler);
 	GPID_OFFSET(kretprobe, maxactive);
 	GPID_OFFSET(kretprobe, data_size);
+	GPID_OFFSET(kretprobe, nmissed);
+	GPID_OFFSET(kprobe, nmissed);
 	GPID_OFFSET(kretprobe_instance, data);
 	GPID_OFFSET(pt_regs, di);
 	GPID_OFFSET(pt_regs, si);

@@ -70,6 +70,8 @@ struct MsqStats {
     removed: AtomicU64,
     /// Records that could not be stored (no memory in atomic context).
     dropped: AtomicU64,
+    /// Times missed probe calls made records unknown.
+    forgotten: AtomicU64,
 }
 
 /// The records, shared by the probes and the ioctl.
@@ -162,7 +164,10 @@ impl KretprobeHandler for ReceiveHook {
     }
 
     fn ret(&self, msqid: i32, regs: &Regs) {
-        if regs.ret() >= 0 {
+        // Without MSG_COPY the only EFAULT comes from copying the message out, after the
+        // kernel took it off the queue and recorded the receiver: it counts as a receive.
+        let ret = regs.ret();
+        if ret >= 0 || ret == -i64::from(kernel::bindings::EFAULT) {
             self.0.stats.receives.fetch_add(1, Ordering::Relaxed);
             self.0.set((IpcNsKey::current(), msqid), false, current_tgid());
         }
@@ -213,14 +218,63 @@ const MAX_ACTIVE: i32 = 256;
 
 type Probe<H> = Pin<KBox<KretprobeRegistration<H>>>;
 
+/// Which recorded facts a missed call of one probe makes stale.
+#[derive(Copy, Clone)]
+enum Stale {
+    Senders,
+    Receivers,
+    Everything,
+}
+
 /// The probes and the records.
 pub(crate) struct Msq {
     // Probes first: they are unregistered before the records go away.
     _probes: (Probe<SendHook>, Probe<ReceiveHook>, Probe<CreateHook>, Probe<FreeHook>),
     state: Arc<MsqState>,
+    /// Missed calls of each probe already accounted for (send, receive, create, free).
+    seen_missed: [AtomicU64; 4],
 }
 
 impl Msq {
+    /// A probe that missed calls (all its instances busy: more callers blocked in the probed
+    /// function than `MAX_ACTIVE`, or a probe already running on the CPU) may have missed an
+    /// operation, so the facts it maintains can no longer be reported as facts: they become
+    /// `Party::Unknown` (or are dropped), until the next observed operation.
+    fn forget_after_misses(&self) {
+        let (send, receive, create, free) = &self._probes;
+        let missed = [send.missed(), receive.missed(), create.missed(), free.missed()];
+        let stale = [Stale::Senders, Stale::Receivers, Stale::Everything, Stale::Everything];
+        for ((now, seen), stale) in missed.iter().zip(self.seen_missed.iter()).zip(stale) {
+            if seen.swap(*now, Ordering::Relaxed) == *now {
+                continue;
+            }
+            self.state.stats.forgotten.fetch_add(1, Ordering::Relaxed);
+            // References are released after the lock (the last `put_pid` may free a
+            // namespace); one that cannot be queued for that is released in place.
+            let mut released: KVec<Party> = KVec::new();
+            let old_tree = {
+                let mut records = self.state.records.lock();
+                match stale {
+                    Stale::Everything => Some(core::mem::take(&mut *records)),
+                    Stale::Senders | Stale::Receivers => {
+                        for (_, rec) in records.iter_mut() {
+                            let side = match stale {
+                                Stale::Senders => &mut rec.sender,
+                                _ => &mut rec.receiver,
+                            };
+                            let old = core::mem::replace(side, Party::Unknown);
+                            // On failure `push` releases `old` itself, under the lock.
+                            let _ = released.push(old, GFP_ATOMIC);
+                        }
+                        None
+                    }
+                }
+            };
+            drop(old_tree);
+            drop(released);
+        }
+    }
+
     pub(crate) fn new() -> Result<Self> {
         let state = Arc::pin_init(
             pin_init!(MsqState {
@@ -239,6 +293,7 @@ impl Msq {
         Ok(Self {
             _probes: (send, receive, create, free),
             state,
+            seen_missed: Default::default(),
         })
     }
 
@@ -247,6 +302,7 @@ impl Msq {
         if a.flags != 0 || a.reserved != 0 || a.reserved2 != 0 {
             return Err(EINVAL);
         }
+        self.forget_after_misses();
         let (perm, cap) = current_msq_perm(a.msqid).ok_or(EINVAL)?;
         if !ipcperm::allowed(&perm, ipcperm::READ, current_euid(), current_in_group, cap) {
             return Err(EACCES);
@@ -267,6 +323,7 @@ impl Msq {
     /// Calls `f(msqid, sender, receiver)` for every recorded queue of the caller's IPC
     /// namespace that the caller may read.
     pub(crate) fn for_each_readable(&self, mut f: impl FnMut(i32, &Party, &Party)) -> Result {
+        self.forget_after_misses();
         let ns = IpcNsKey::current();
         let mut mine: KVec<(i32, Record)> = KVec::new();
         {
@@ -288,7 +345,7 @@ impl Msq {
         Ok(())
     }
 
-    pub(crate) fn stats(&self) -> [(&'static str, u64); 5] {
+    pub(crate) fn stats(&self) -> [(&'static str, u64); 6] {
         let s = &self.state.stats;
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         [
@@ -297,6 +354,7 @@ impl Msq {
             ("created", l(&s.created)),
             ("removed", l(&s.removed)),
             ("dropped", l(&s.dropped)),
+            ("forgotten", l(&s.forgotten)),
         ]
     }
 }

@@ -67,6 +67,8 @@ assert_c_offset!(kretprobe, handler, OFFSET_kretprobe__handler);
 assert_c_offset!(kretprobe, entry_handler, OFFSET_kretprobe__entry_handler);
 assert_c_offset!(kretprobe, maxactive, OFFSET_kretprobe__maxactive);
 assert_c_offset!(kretprobe, data_size, OFFSET_kretprobe__data_size);
+assert_c_offset!(kretprobe, nmissed, OFFSET_kretprobe__nmissed);
+assert_c_offset!(kprobe, nmissed, OFFSET_kprobe__nmissed);
 assert_c_offset!(kretprobe_instance, data, OFFSET_kretprobe_instance__data);
 assert_c_offset!(pt_regs, di, OFFSET_pt_regs__di);
 assert_c_offset!(pt_regs, si, OFFSET_pt_regs__si);

@@ -288,7 +288,7 @@ static int mq_next_id(struct gpid_agent *ag, int id)
 		   "receiver_gpid"
 
 struct msq_proc {
-	long long sends, receives, created, removed, dropped;
+	long long sends, receives, created, removed, dropped, forgotten;
 	int n;
 	struct { long long v[7]; } line[MAX_QUEUES];
 };
@@ -297,14 +297,15 @@ struct msq_proc {
 static int msq_proc_read(struct gpid_agent *ag, struct msq_proc *p)
 {
 	static char buf[16384];
-	const char *names[] = { "sends", "receives", "created", "removed", "dropped" };
-	long long *vals[] = { &p->sends, &p->receives, &p->created, &p->removed, &p->dropped };
+	const char *names[] = { "sends", "receives", "created", "removed", "dropped", "forgotten" };
+	long long *vals[] = { &p->sends, &p->receives, &p->created, &p->removed, &p->dropped,
+			      &p->forgotten };
 	char *s = buf, *nl;
 
 	memset(p, 0, sizeof(*p));
 	if (gp_read(ag, "/proc/gpid/msq", buf, sizeof(buf)) <= 0)
 		return -1;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		char want[32];
 
 		nl = strchr(s, '\n');
@@ -587,7 +588,7 @@ TEST_F(msq, feature_on)
 	EXPECT_NE(NULL, strstr(buf, "msq on\n")) TH_LOG("%s", buf);
 	/* A fresh module has seen nothing. */
 	ASSERT_EQ(0, msq_proc_read(NULL, &p));
-	EXPECT_EQ(0, p.sends + p.receives + p.created + p.removed + p.dropped);
+	EXPECT_EQ(0, p.sends + p.receives + p.created + p.removed + p.dropped + p.forgotten);
 }
 
 /*
