@@ -544,3 +544,41 @@ pub fn parse_signal(s: &str) -> Option<i32> {
     ];
     NAMES.iter().find(|(n, _)| *n == name).map(|&(_, sig)| sig)
 }
+
+/// The stock socket calls gpid's peer-identity features are compared with.
+pub mod sockopt {
+    use std::io;
+
+    /// `setsockopt(fd, SOL_SOCKET, opt, 1)`.
+    pub fn set_flag(fd: libc::c_int, opt: libc::c_int) -> io::Result<()> {
+        let one: libc::c_int = 1;
+        // SAFETY: `one` is a valid int option value for the call's duration.
+        let r = unsafe {
+            libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&one as *const libc::c_int).cast(), 4)
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// `getsockopt(fd, SOL_SOCKET, SO_PEERCRED)`.
+    pub fn peercred(fd: libc::c_int) -> io::Result<libc::ucred> {
+        let mut u = libc::ucred { pid: 0, uid: 0, gid: 0 };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: `u` and `len` are valid for the kernel's writes.
+        let r = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut u as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(u)
+    }
+}

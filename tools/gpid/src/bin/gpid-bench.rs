@@ -1443,31 +1443,6 @@ mod robust_bench {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nspid_first_and_last() {
-        let status = b"Name:\tsleep\nPid:\t93\nNSpid:\t93\t7\t1\nNSpgid:\t93\n";
-        assert_eq!(parse_nspid(status), Some((93, 1)));
-        assert_eq!(parse_nspid(b"NSpid:\t42\n"), Some((42, 42)));
-        assert_eq!(parse_nspid(b"Pid:\t42\n"), None);
-        assert_eq!(parse_nspid(b"NSpid:\tx\n"), None);
-    }
-
-    #[test]
-    fn ratio_shows_tenfold_speedups() {
-        assert_eq!(fmt_ratio(0.0612), "0.061");
-        assert_eq!(fmt_ratio(2.104), "2.10");
-    }
-
-    #[test]
-    fn nsfs_ioctl_number_matches_the_kernel_header() {
-        // _IOR(0xb7, 0x6, int) from include/uapi/linux/nsfs.h (Linux 6.11+).
-        assert_eq!(NS_GET_PID_FROM_PIDNS, 0x8004_b706);
-    }
-}
 
 /// The realtime signal the signal rows use (blocked, taken with sigwaitinfo).
 fn bench_sig() -> libc::c_int {
@@ -1597,5 +1572,31 @@ fn signal_bench(args: &Args) -> Result<bool, String> {
         peercred::load()
             .map(|()| true)
             .map_err(|e| format!("reload: {}", describe(&e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nspid_first_and_last() {
+        let status = b"Name:\tsleep\nPid:\t93\nNSpid:\t93\t7\t1\nNSpgid:\t93\n";
+        assert_eq!(parse_nspid(status), Some((93, 1)));
+        assert_eq!(parse_nspid(b"NSpid:\t42\n"), Some((42, 42)));
+        assert_eq!(parse_nspid(b"Pid:\t42\n"), None);
+        assert_eq!(parse_nspid(b"NSpid:\tx\n"), None);
+    }
+
+    #[test]
+    fn ratio_shows_tenfold_speedups() {
+        assert_eq!(fmt_ratio(0.0612), "0.061");
+        assert_eq!(fmt_ratio(2.104), "2.10");
+    }
+
+    #[test]
+    fn nsfs_ioctl_number_matches_the_kernel_header() {
+        // _IOR(0xb7, 0x6, int) from include/uapi/linux/nsfs.h (Linux 6.11+).
+        assert_eq!(NS_GET_PID_FROM_PIDNS, 0x8004_b706);
     }
 }

@@ -15,23 +15,7 @@ use std::time::Duration;
 const SO_PASSPIDFD: libc::c_int = 76;
 const SCM_PIDFD: libc::c_int = 4;
 
-fn set_flag(fd: libc::c_int, opt: libc::c_int) -> io::Result<()> {
-    let one: libc::c_int = 1;
-    // SAFETY: `one` is a valid int option value for the call's duration.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            opt,
-            (&one as *const libc::c_int).cast(),
-            4,
-        )
-    };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
+use gpid::sockopt::set_flag;
 
 /// Receives one message; returns its SCM_CREDENTIALS and SCM_PIDFD (an fd or -errno).
 fn recv_creds(fd: libc::c_int) -> io::Result<(Option<libc::ucred>, Option<libc::c_int>)> {
@@ -91,22 +75,7 @@ fn serve(path: &str) -> io::Result<()> {
     let dev = Device::open()?;
     let bits = dev.version()?.pid_bits;
 
-    let mut u = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: `u` and `len` are valid for the kernel's writes.
-    unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut u as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
+    let u = gpid::sockopt::peercred(fd)?;
     println!(
         "[server] stock SO_PEERCRED:        pid {} uid {} gid {}",
         u.pid, u.uid, u.gid

@@ -538,64 +538,6 @@ fn cmd_version(out: Out) -> Outcome {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_in_decimal_and_hex() {
-        assert_eq!(parse_num::<u32>("4194309"), Some(0x400005));
-        assert_eq!(parse_num::<u32>("0x400005"), Some(0x400005));
-        assert_eq!(parse_num::<u32>("0X400005"), Some(0x400005));
-        assert_eq!(parse_num::<u32>("0x100000000"), None);
-        assert_eq!(parse_num::<i32>("2147483648"), None);
-        assert_eq!(parse_num::<u32>("-1"), None);
-        assert_eq!(parse_num::<u32>(""), None);
-        assert_eq!(parse_num::<u32>("0x"), None);
-    }
-
-    #[test]
-    fn gpid_arguments() {
-        assert!(matches!(parse_gpid("3:1"), Ok(GpidArg::Qualified(3, 1))));
-        assert!(matches!(
-            parse_gpid("0x3:0x10"),
-            Ok(GpidArg::Qualified(3, 16))
-        ));
-        assert!(matches!(
-            parse_gpid("0xc00001"),
-            Ok(GpidArg::Value(0xc00001))
-        ));
-        assert!(matches!(parse_gpid("3:"), Err(Failure::Usage(_))));
-        assert!(matches!(parse_gpid("a:1"), Err(Failure::Usage(_))));
-    }
-
-    #[test]
-    fn msq_sides() {
-        use gpid::uapi::{GPID_MSQ_NONE, GPID_MSQ_PARTY, GPID_MSQ_UNKNOWN};
-        let (t, j) = msq_side(GPID_MSQ_PARTY, 0, 0xc00001, 22);
-        assert_eq!(t, "pid 0 (not visible here), gpid 3:1 (0xc00001)");
-        assert_eq!(
-            j,
-            "{\"state\":\"party\",\"state_value\":2,\"pid\":0,\"gpid\":{\"gpid\":12582913,\"hex\":\"0xc00001\",\"nsid\":3,\"nr\":1}}"
-        );
-        let (t, j) = msq_side(GPID_MSQ_PARTY, 42, 0, 22);
-        assert_eq!(t, "pid 42, gpid - (not exported)");
-        assert!(j.ends_with("\"pid\":42,\"gpid\":null}"));
-        assert!(msq_side(GPID_MSQ_NONE, 0, 0, 22).0.starts_with("none"));
-        assert!(msq_side(GPID_MSQ_UNKNOWN, 0, 0, 22)
-            .1
-            .contains("\"unknown\""));
-    }
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
-        assert_eq!(
-            json_gpid(0xc00001, 22),
-            "{\"gpid\":12582913,\"hex\":\"0xc00001\",\"nsid\":3,\"nr\":1}"
-        );
-    }
-}
 
 fn cmd_peer(out: Out, args: &[String]) -> Outcome {
     let [fd] = args else {
@@ -761,4 +703,63 @@ fn cmd_sigwait(out: Out, args: &[String]) -> Outcome {
         let _ = std::io::stdout().flush();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_decimal_and_hex() {
+        assert_eq!(parse_num::<u32>("4194309"), Some(0x400005));
+        assert_eq!(parse_num::<u32>("0x400005"), Some(0x400005));
+        assert_eq!(parse_num::<u32>("0X400005"), Some(0x400005));
+        assert_eq!(parse_num::<u32>("0x100000000"), None);
+        assert_eq!(parse_num::<i32>("2147483648"), None);
+        assert_eq!(parse_num::<u32>("-1"), None);
+        assert_eq!(parse_num::<u32>(""), None);
+        assert_eq!(parse_num::<u32>("0x"), None);
+    }
+
+    #[test]
+    fn gpid_arguments() {
+        assert!(matches!(parse_gpid("3:1"), Ok(GpidArg::Qualified(3, 1))));
+        assert!(matches!(
+            parse_gpid("0x3:0x10"),
+            Ok(GpidArg::Qualified(3, 16))
+        ));
+        assert!(matches!(
+            parse_gpid("0xc00001"),
+            Ok(GpidArg::Value(0xc00001))
+        ));
+        assert!(matches!(parse_gpid("3:"), Err(Failure::Usage(_))));
+        assert!(matches!(parse_gpid("a:1"), Err(Failure::Usage(_))));
+    }
+
+    #[test]
+    fn msq_sides() {
+        use gpid::uapi::{GPID_MSQ_NONE, GPID_MSQ_PARTY, GPID_MSQ_UNKNOWN};
+        let (t, j) = msq_side(GPID_MSQ_PARTY, 0, 0xc00001, 22);
+        assert_eq!(t, "pid 0 (not visible here), gpid 3:1 (0xc00001)");
+        assert_eq!(
+            j,
+            "{\"state\":\"party\",\"state_value\":2,\"pid\":0,\"gpid\":{\"gpid\":12582913,\"hex\":\"0xc00001\",\"nsid\":3,\"nr\":1}}"
+        );
+        let (t, j) = msq_side(GPID_MSQ_PARTY, 42, 0, 22);
+        assert_eq!(t, "pid 42, gpid - (not exported)");
+        assert!(j.ends_with("\"pid\":42,\"gpid\":null}"));
+        assert!(msq_side(GPID_MSQ_NONE, 0, 0, 22).0.starts_with("none"));
+        assert!(msq_side(GPID_MSQ_UNKNOWN, 0, 0, 22)
+            .1
+            .contains("\"unknown\""));
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+        assert_eq!(
+            json_gpid(0xc00001, 22),
+            "{\"gpid\":12582913,\"hex\":\"0xc00001\",\"nsid\":3,\"nr\":1}"
+        );
+    }
 }

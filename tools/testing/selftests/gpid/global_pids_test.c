@@ -186,13 +186,9 @@ static const char *const ns_name[NR_NS] = { "root", "A", "B", "C", "A2", "B2" };
 static const int ns_parent[NR_NS] = { -1, NS_ROOT, NS_A, NS_B, NS_ROOT, NS_A };
 static const int ns_level[NR_NS] = { 0, 1, 2, 3, 1, 2 };
 
-/* Whether namespace o is n or an ancestor of n, i.e. a task of o can see n. */
 static int ns_sees(int o, int n)
 {
-	for (; n >= 0; n = ns_parent[n])
-		if (n == o)
-			return 1;
-	return 0;
+	return gpid_ns_sees(ns_parent, o, n);
 }
 
 struct member {

@@ -90,6 +90,18 @@ GPID_HELPER int gpid_load_module_params(const char *params)
 	return ret;
 }
 
+/*
+ * In a test's tree of namespaces given as parent indexes (-1 for the root), whether a task
+ * of namespace o sees namespace n: o is n or one of its ancestors.
+ */
+GPID_HELPER int gpid_ns_sees(const int *parent, int o, int n)
+{
+	for (; n >= 0; n = parent[n])
+		if (n == o)
+			return 1;
+	return 0;
+}
+
 /* Waits (up to 2 s) for a path to appear or disappear: devtmpfs works asynchronously. */
 GPID_HELPER int gpid_wait_path(const char *path, int present)
 {

@@ -360,10 +360,7 @@ static const int ns_level[NR_NS] = { 0, 1, 2, 2, 1 };
 
 static int ns_sees(int o, int n)
 {
-	for (; n >= 0; n = ns_parent[n])
-		if (n == o)
-			return 1;
-	return 0;
+	return gpid_ns_sees(ns_parent, o, n);
 }
 
 struct member {

@@ -28,40 +28,7 @@ fn socketpair(kind: libc::c_int) -> io::Result<[libc::c_int; 2]> {
     Ok(sv)
 }
 
-fn set_flag(fd: libc::c_int, opt: libc::c_int) -> io::Result<()> {
-    let one: libc::c_int = 1;
-    // SAFETY: `one` is a valid int option value for the call's duration.
-    check(unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            opt,
-            (&one as *const libc::c_int).cast(),
-            4,
-        )
-    })
-    .map(drop)
-}
-
-fn so_peercred(fd: libc::c_int) -> io::Result<libc::ucred> {
-    let mut u = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: `u` and `len` are valid for the kernel's writes.
-    check(unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut u as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    })?;
-    Ok(u)
-}
+use gpid::sockopt::{peercred as so_peercred, set_flag};
 
 /// A cmsg buffer, aligned for `cmsghdr`.
 #[repr(C, align(8))]
