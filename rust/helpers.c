@@ -589,3 +589,9 @@ void gpid_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 {
 	spin_unlock_irqrestore(lock, flags);
 }
+
+/* task_pid()/task_tgid() of current, without a reference: pinned by the running task. */
+struct pid *gpid_current_pid_ref(enum pid_type type)
+{
+	return type == PIDTYPE_TGID ? task_tgid(current) : task_pid(current);
+}

@@ -75,6 +75,7 @@ u32 gpid_current_euid(void);
 bool gpid_current_in_group(u32 gid);
 struct kretprobe *gpid_kretprobe_of(struct kretprobe_instance *ri);
 int gpid_ipc_perm_id(const struct kern_ipc_perm *perm);
+struct pid *gpid_current_pid_ref(enum pid_type type);
 void gpid_sockfd_put(struct socket *sock);
 struct pid *gpid_sock_peer(struct socket *sock, u32 *uid, u32 *gid);
 struct pid *gpid_pidfd_get_pid(int fd);

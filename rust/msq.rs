@@ -84,29 +84,38 @@ pub(crate) struct MsqState {
 }
 
 impl MsqState {
-    /// Sets one side of `key`'s record; `Party::Unknown` for the other side when new.
-    fn set(&self, key: Key, sender_side: bool, party: Party) {
-        let old = {
-            let mut records = self.records.lock();
-            match records.get_mut(&key) {
-                Some(rec) => {
-                    let slot = if sender_side { &mut rec.sender } else { &mut rec.receiver };
-                    Some(core::mem::replace(slot, party))
+    /// Makes the calling task's thread group one side of `key`'s record
+    /// (`Party::Unknown` for the other side when new).
+    fn set_current(&self, key: Key, sender_side: bool) {
+        Current::with(|current| {
+            let me = current.pid_ref(PidType::Tgid);
+            let old = {
+                let mut records = self.records.lock();
+                match records.get_mut(&key) {
+                    Some(rec) => {
+                        let slot = if sender_side { &mut rec.sender } else { &mut rec.receiver };
+                        if matches!(slot, Party::Known(p) if core::ptr::eq(&**p, me)) {
+                            // The same party again (a ping-pong): no reference traffic.
+                            return;
+                        }
+                        Some(core::mem::replace(slot, Party::Known(ARef::from(me))))
+                    }
+                    None => {
+                        drop(records);
+                        let party = Party::Known(ARef::from(me));
+                        let rec = if sender_side {
+                            Record { sender: party, receiver: Party::Unknown }
+                        } else {
+                            Record { sender: Party::Unknown, receiver: party }
+                        };
+                        self.insert(key, rec);
+                        None
+                    }
                 }
-                None => {
-                    drop(records);
-                    let rec = if sender_side {
-                        Record { sender: party, receiver: Party::Unknown }
-                    } else {
-                        Record { sender: Party::Unknown, receiver: party }
-                    };
-                    self.insert(key, rec);
-                    None
-                }
-            }
-        };
-        // Released outside the lock: the last `put_pid` may free a namespace.
-        drop(old);
+            };
+            // Released outside the lock: the last `put_pid` may free a namespace.
+            drop(old);
+        })
     }
 
     /// Inserts `rec` for `key`, replacing any record (a stale one for a reused id).
@@ -132,10 +141,6 @@ impl MsqState {
     }
 }
 
-fn current_tgid() -> Party {
-    Current::with(|c| c.pid(PidType::Tgid)).map_or(Party::Unknown, Party::Known)
-}
-
 struct SendHook(Arc<MsqState>);
 
 impl KretprobeHandler for SendHook {
@@ -148,7 +153,7 @@ impl KretprobeHandler for SendHook {
     fn ret(&self, msqid: i32, regs: &Regs) {
         if regs.ret() == 0 {
             self.0.stats.sends.fetch_add(1, Ordering::Relaxed);
-            self.0.set((IpcNsKey::current(), msqid), true, current_tgid());
+            self.0.set_current((IpcNsKey::current(), msqid), true);
         }
     }
 }
@@ -169,7 +174,7 @@ impl KretprobeHandler for ReceiveHook {
         let ret = regs.ret();
         if ret >= 0 || ret == -i64::from(kernel::bindings::EFAULT) {
             self.0.stats.receives.fetch_add(1, Ordering::Relaxed);
-            self.0.set((IpcNsKey::current(), msqid), false, current_tgid());
+            self.0.set_current((IpcNsKey::current(), msqid), false);
         }
     }
 }

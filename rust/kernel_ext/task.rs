@@ -35,6 +35,14 @@ impl Current {
         unsafe { bindings::__task_pid_nr_ns(bindings::gpid_current(), kind.raw(), ns.as_ptr()) }
     }
 
+    /// The task's `kind` pid, borrowed: it lives at least as long as the task (its own
+    /// `struct pid`, and the group's, which the task's signal struct holds).
+    pub(crate) fn pid_ref(&self, kind: PidType) -> &Pid {
+        // SAFETY: `current` is alive for the lifetime of `&self` (type invariant); both
+        // `task_pid()` and `task_tgid()` of a running task are non-NULL and pinned by it.
+        unsafe { Pid::from_ptr(bindings::gpid_current_pid_ref(kind.raw())) }
+    }
+
     /// A counted reference to the task's `kind` pid.
     pub(crate) fn pid(&self, kind: PidType) -> Option<ARef<Pid>> {
         // SAFETY: `current` is alive; `get_task_pid` returns a counted reference or NULL.
