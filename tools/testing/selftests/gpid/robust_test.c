@@ -747,9 +747,15 @@ TEST_F_TIMEOUT(robust, hostile_lists, 120)
 	for (enum hostile k = H_CIRCULAR; k <= H_UNMAPPED_HEAD; k++) {
 		struct hostile_arg a = { .e = e, .owner = owner, .kind = k, .unmapped = hole };
 		long long t;
+		long long cut = robust_counter("cut_at_limit");
+		long long unaligned = robust_counter("unaligned");
+		long long list_faults = robust_counter("list_faults");
 		pid_t c, tc;
 		int code, changed = 0, missed = 0;
 
+		ASSERT_LE(0, cut);
+		ASSERT_LE(0, unaligned);
+		ASSERT_LE(0, list_faults);
 		memset(e, 0, len);
 		c = spawn(0, hostile_child, &a, &tc);
 		ASSERT_LT(0, c);
@@ -776,6 +782,26 @@ TEST_F_TIMEOUT(robust, hostile_lists, 120)
 		}
 		EXPECT_EQ(0, changed) TH_LOG("%s: words changed that must not", hostile_name[k]);
 		EXPECT_EQ(0, missed) TH_LOG("%s: owned words not marked", hostile_name[k]);
+		/* /proc/gpid/robust says what the exit-time walk ran into. */
+		switch (k) {
+		case H_CIRCULAR:
+		case H_LONG:
+			EXPECT_EQ(cut + 1, robust_counter("cut_at_limit")) TH_LOG("%s", hostile_name[k]);
+			break;
+		case H_UNALIGNED:
+			EXPECT_LT(unaligned, robust_counter("unaligned"));
+			break;
+		case H_UNMAPPED:
+		case H_KERNEL:
+		case H_UNMAPPED_HEAD:
+			EXPECT_EQ(list_faults + 1, robust_counter("list_faults"))
+				TH_LOG("%s", hostile_name[k]);
+			break;
+		default:
+			EXPECT_EQ(cut, robust_counter("cut_at_limit")) TH_LOG("%s", hostile_name[k]);
+			EXPECT_EQ(list_faults, robust_counter("list_faults")) TH_LOG("%s", hostile_name[k]);
+			break;
+		}
 	}
 }
 
