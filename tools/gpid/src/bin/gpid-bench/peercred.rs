@@ -70,18 +70,10 @@ impl PingPong {
         };
         let mut cbuf = Cmsg([0; 128]);
         let mut byte = [b'p'];
-        let mut iov = libc::iovec {
-            iov_base: byte.as_mut_ptr().cast(),
-            iov_len: 1,
-        };
-        // SAFETY: an all-zero msghdr is valid.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.0.as_mut_ptr().cast();
+        let mut iov = byte_iov(&mut byte);
         // SAFETY: CMSG_SPACE is a pure computation.
-        msg.msg_controllen =
-            unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::ucred>() as u32) } as _;
+        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::ucred>() as u32) };
+        let msg = one_byte_msg(&mut iov, &mut cbuf, space as usize);
         // SAFETY: `msg` describes `cbuf`, which has room for one ucred cmsg.
         unsafe {
             let c = libc::CMSG_FIRSTHDR(&msg);
@@ -114,20 +106,32 @@ impl Drop for PingPong {
     }
 }
 
+/// An iovec for the one byte the ping-pong carries.
+fn byte_iov(byte: &mut [u8; 1]) -> libc::iovec {
+    libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    }
+}
+
+/// A msghdr for one byte (`iov`) with the first `controllen` bytes of `cbuf` as control data.
+fn one_byte_msg(iov: &mut libc::iovec, cbuf: &mut Cmsg, controllen: usize) -> libc::msghdr {
+    // SAFETY: an all-zero msghdr is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.0.as_mut_ptr().cast();
+    msg.msg_controllen = controllen as _;
+    msg
+}
+
 fn echo(fd: libc::c_int, dev: Option<Device>) {
     loop {
         let mut cbuf = Cmsg([0; 128]);
         let mut byte = [0u8];
-        let mut iov = libc::iovec {
-            iov_base: byte.as_mut_ptr().cast(),
-            iov_len: 1,
-        };
-        // SAFETY: an all-zero msghdr is valid.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.0.as_mut_ptr().cast();
-        msg.msg_controllen = cbuf.0.len() as _;
+        let mut iov = byte_iov(&mut byte);
+        let len = cbuf.0.len();
+        let mut msg = one_byte_msg(&mut iov, &mut cbuf, len);
         // SAFETY: `msg` describes live buffers.
         if unsafe { libc::recvmsg(fd, &mut msg, 0) } != 1 {
             break;
