@@ -207,6 +207,9 @@ struct user_namespace *gpid_ipc_ns_user_ns(const struct ipc_namespace *ns)
 	return ns->user_ns;
 }
 
+/* ipc/util.h (private): IPC_SEM_IDS 0, IPC_MSG_IDS 1, IPC_SHM_IDS 2. */
+#define GPID_IPC_MSG_IDS 1
+
 /*
  * The live message queue @id of @ns, or NULL. Caller holds rcu_read_lock(). The index is
  * the low 15 bits of @id, or 24 with the ipcmni_extend boot option (ipc_mni_shift is not
@@ -214,8 +217,6 @@ struct user_namespace *gpid_ipc_ns_user_ns(const struct ipc_namespace *ns)
  */
 struct kern_ipc_perm *gpid_msq_find(struct ipc_namespace *ns, int id)
 {
-	/* ipc/util.h (private): IPC_SEM_IDS 0, IPC_MSG_IDS 1, IPC_SHM_IDS 2. */
-	const int msg_ids = 1;
 	static const int shifts[] = { 15, 24 };
 	struct kern_ipc_perm *perm;
 	int i;
@@ -223,7 +224,7 @@ struct kern_ipc_perm *gpid_msq_find(struct ipc_namespace *ns, int id)
 	if (id < 0)
 		return NULL;
 	for (i = 0; i < ARRAY_SIZE(shifts); i++) {
-		perm = idr_find(&ns->ids[msg_ids].ipcs_idr, id & ((1 << shifts[i]) - 1));
+		perm = idr_find(&ns->ids[GPID_IPC_MSG_IDS].ipcs_idr, id & ((1 << shifts[i]) - 1));
 		if (perm && perm->id == id && !READ_ONCE(perm->deleted))
 			return perm;
 	}
@@ -259,6 +260,106 @@ struct kretprobe *gpid_kretprobe_of(struct kretprobe_instance *ri)
 int gpid_ipc_perm_id(const struct kern_ipc_perm *perm)
 {
 	return perm->id;
+}
+
+/*
+ * struct msg_queue, private to ipc/msg.c: Kbuild copies its definition out of the source the
+ * kernel was built from. Only the fields msgctl(IPC_STAT) reports are read, under the queue
+ * lock as msgctl_stat() reads them (ipc_lock_object() is spin_lock(&perm->lock)).
+ */
+#include "msg_queue_generated.h"
+
+/*
+ * Counted references to the last sender and receiver the kernel recorded for @perm's queue
+ * (NULL for none yet). False, taking nothing, when the queue was removed meanwhile. Caller
+ * holds RCU.
+ */
+bool gpid_msq_parties(struct kern_ipc_perm *perm, struct pid **lspid, struct pid **lrpid)
+{
+	struct msg_queue *msq = container_of(perm, struct msg_queue, q_perm);
+	bool live;
+
+	spin_lock(&perm->lock);
+	live = !perm->deleted;
+	if (live) {
+		*lspid = get_pid(msq->q_lspid);
+		*lrpid = get_pid(msq->q_lrpid);
+	}
+	spin_unlock(&perm->lock);
+	return live;
+}
+
+/* Whether @pid is @perm's last receiver: one racy load, for a scan the caller rechecks. */
+bool gpid_msq_last_receiver_is(const struct kern_ipc_perm *perm, const struct pid *pid)
+{
+	return READ_ONCE(container_of(perm, struct msg_queue, q_perm)->q_lrpid) == pid;
+}
+
+/* The live queue of @ns at index *@idx or the next one up (updating *@idx), or NULL. RCU held. */
+struct kern_ipc_perm *gpid_msq_next(struct ipc_namespace *ns, int *idx)
+{
+	struct kern_ipc_perm *perm;
+
+	while ((perm = idr_get_next(&ns->ids[GPID_IPC_MSG_IDS].ipcs_idr, idx))) {
+		if (!READ_ONCE(perm->deleted))
+			return perm;
+		++*idx;
+	}
+	return NULL;
+}
+
+/* Whether @ns has any message queue (a racy hint). */
+bool gpid_ipc_ns_has_msq(const struct ipc_namespace *ns)
+{
+	return READ_ONCE(ns->ids[GPID_IPC_MSG_IDS].in_use) > 0;
+}
+
+struct gpid_ipc_ns_walk {
+	void (*fn)(struct ipc_namespace *ns, void *arg);
+	void *arg;
+};
+
+static void gpid_ipc_ns_of_sb(struct super_block *sb, void *data)
+{
+	struct gpid_ipc_ns_walk *w = data;
+	struct ipc_namespace *ns;
+
+	rcu_read_lock();
+	ns = READ_ONCE(sb->s_fs_info);
+	if (ns)
+		w->fn(ns, w->arg);
+	rcu_read_unlock();
+}
+
+/*
+ * Calls @fn(ns, @arg) under RCU for every live IPC namespace. Each has its own mqueue
+ * superblock whose s_fs_info is the namespace until its last reference goes
+ * (mq_clear_sbinfo()); the namespace is freed an RCU grace period after that (free_ipc()).
+ * Sleeps (the superblock walk takes s_umount).
+ */
+int gpid_for_each_ipc_ns(void (*fn)(struct ipc_namespace *ns, void *arg), void *arg)
+{
+	struct gpid_ipc_ns_walk w = { .fn = fn, .arg = arg };
+	struct file_system_type *mqueue = get_fs_type("mqueue");
+
+	if (!mqueue)
+		return -ENOENT;
+	iterate_supers_type(mqueue, gpid_ipc_ns_of_sb, &w);
+	module_put(mqueue->owner);	/* put_filesystem(), which is not exported */
+	return 0;
+}
+
+/*
+ * The exiting current task's pid when it is not its thread group's leader and something
+ * besides the task holds that pid (a message queue's q_lrpid would), else NULL.
+ */
+struct pid *gpid_exiting_thread_held_pid(void)
+{
+	struct pid *pid = task_pid(current);
+
+	if (thread_group_leader(current) || refcount_read(&pid->count) <= 1)
+		return NULL;
+	return pid;
 }
 
 void gpid_sockfd_put(struct socket *sock)

@@ -27,11 +27,10 @@ use crate::{
 };
 use core::{
     cell::Cell,
-    pin::Pin,
     sync::atomic::{AtomicBool, AtomicU64, Ordering},
 };
 use kernel::{
-    alloc::{flags::GFP_KERNEL, KBox, KVec},
+    alloc::{flags::GFP_KERNEL, KVec},
     c_str, new_mutex,
     prelude::*,
     sync::{Arc, Mutex},
@@ -183,7 +182,7 @@ impl SignalState {
     }
 }
 
-type Probe = Pin<KBox<SignalGenerateProbe<Hook>>>;
+type Probe = SignalGenerateProbe<Hook>;
 
 /// The signal features of the module.
 #[pin_data]

@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! SysV IPC namespaces and message queue permissions, through C accessors: `struct
-//! msg_queue` is private to ipc/msg.c and `struct kern_ipc_perm` is `__randomize_layout`.
+//! SysV IPC namespaces and message queues, through C accessors: `struct msg_queue` is private
+//! to ipc/msg.c (helpers.c reads it through a definition Kbuild copies from that file) and
+//! `struct kern_ipc_perm` is `__randomize_layout`.
 
-use super::{bindings, rcu};
+use super::{bindings, pid::Pid, rcu};
 use crate::gpid_core::ipcperm::IpcPerm;
+use core::{ffi::c_void, ptr::NonNull};
+use kernel::{
+    alloc::{flags::GFP_ATOMIC, KVec},
+    error::to_result,
+    prelude::*,
+    types::ARef,
+};
 
 /// An IPC namespace, used only as an identity (never dereferenced from Rust).
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,6 +63,110 @@ pub(crate) fn current_msq_perm(msqid: i32) -> Option<(IpcPerm, bool)> {
         bindings::ns_capable(bindings::gpid_ipc_ns_user_ns(ns), bindings::CAP_IPC_OWNER as i32)
     };
     Some((perm, owner_cap))
+}
+
+/// The last sender and receiver of a message queue, `None` for "no such operation yet".
+pub(crate) type LastParties = (Option<ARef<Pid>>, Option<ARef<Pid>>);
+
+/// Counted references to the last sender and receiver the kernel recorded for the message
+/// queue `msqid` of the caller's IPC namespace, as `msgctl(IPC_STAT)` reads them (`None` for
+/// "no such operation yet"), or `None` when there is no such live queue.
+pub(crate) fn current_msq_parties(msqid: i32) -> Option<LastParties> {
+    let ns = IpcNsKey::current().0 as *mut bindings::ipc_namespace;
+    let _rcu = rcu::read_lock();
+    // SAFETY: `ns` is the caller's live IPC namespace; RCU is held as the lookup requires.
+    let perm = unsafe { bindings::gpid_msq_find(ns, msqid) };
+    if perm.is_null() {
+        return None;
+    }
+    let (mut sender, mut receiver) = (core::ptr::null_mut(), core::ptr::null_mut());
+    // SAFETY: `perm` is a message queue's and stays valid under RCU; the out pointers are valid.
+    if !unsafe { bindings::gpid_msq_parties(perm, &mut sender, &mut receiver) } {
+        return None;
+    }
+    // SAFETY: `gpid_msq_parties` gave us a reference to each non-NULL pid.
+    let own = |p: *mut bindings::pid| NonNull::new(p).map(|p| unsafe { ARef::from_raw(p.cast()) });
+    Some((own(sender), own(receiver)))
+}
+
+/// Calls `f` with each live message queue of `ns`.
+///
+/// # Safety
+///
+/// `ns` is a live IPC namespace for as long as the RCU read lock is held.
+unsafe fn each_msq(ns: *mut bindings::ipc_namespace, _rcu: &rcu::Guard, mut f: impl FnMut(*mut bindings::kern_ipc_perm)) {
+    let mut idx: i32 = 0;
+    loop {
+        // SAFETY: `ns` is live and RCU is held (the caller's contract).
+        let perm = unsafe { bindings::gpid_msq_next(ns, &mut idx) };
+        if perm.is_null() {
+            return;
+        }
+        f(perm);
+        let Some(next) = idx.checked_add(1) else {
+            return;
+        };
+        idx = next;
+    }
+}
+
+/// The msqids of the caller's IPC namespace, a snapshot.
+pub(crate) fn current_msqids() -> Result<KVec<i32>> {
+    let ns = IpcNsKey::current().0 as *mut bindings::ipc_namespace;
+    let mut ids = KVec::new();
+    let mut result = Ok(());
+    let rcu = rcu::read_lock();
+    // SAFETY: the caller's IPC namespace is live while it runs.
+    unsafe {
+        each_msq(ns, &rcu, |perm| {
+            if result.is_ok() {
+                // SAFETY: `perm` is valid under RCU.
+                result = ids.push(bindings::gpid_ipc_perm_id(perm), GFP_ATOMIC).map_err(Error::from);
+            }
+        })
+    };
+    drop(rcu);
+    result.map(|()| ids)
+}
+
+/// Calls `f(msqid)` for each message queue of the caller's IPC namespace whose last receiver
+/// (the kernel's record) is `pid`, without the queues' locks: a queue may change right after
+/// it was reported. Does not sleep.
+pub(crate) fn current_msqs_received_by(pid: &Pid, mut f: impl FnMut(i32)) {
+    let ns = IpcNsKey::current().0 as *mut bindings::ipc_namespace;
+    // SAFETY: `ns` is the caller's live IPC namespace.
+    if !unsafe { bindings::gpid_ipc_ns_has_msq(ns) } {
+        return;
+    }
+    let rcu = rcu::read_lock();
+    // SAFETY: the caller's IPC namespace is live while it runs; `perm` is valid under RCU and
+    // `pid` is live.
+    unsafe {
+        each_msq(ns, &rcu, |perm| {
+            if bindings::gpid_msq_last_receiver_is(perm, pid.as_ptr()) {
+                f(bindings::gpid_ipc_perm_id(perm));
+            }
+        })
+    };
+}
+
+/// Calls `f(ns, msqid)` for every live message queue of every IPC namespace. `f` runs in atomic
+/// context (RCU held). Sleeps between namespaces.
+pub(crate) fn for_each_msq_everywhere(mut f: impl FnMut(IpcNsKey, i32)) -> Result {
+    let mut f: &mut dyn FnMut(IpcNsKey, i32) = &mut f;
+    /// # Safety
+    ///
+    /// `ns` is live under the RCU read lock the caller holds; `arg` is the `&mut dyn FnMut`
+    /// passed to `gpid_for_each_ipc_ns` below.
+    unsafe extern "C" fn visit(ns: *mut bindings::ipc_namespace, arg: *mut c_void) {
+        // SAFETY: see above.
+        let f = unsafe { &mut *(arg as *mut &mut dyn FnMut(IpcNsKey, i32)) };
+        let rcu = rcu::read_lock();
+        // SAFETY: `ns` is live under RCU; `perm` is valid under RCU.
+        unsafe { each_msq(ns, &rcu, |perm| f(IpcNsKey(ns as usize), bindings::gpid_ipc_perm_id(perm))) };
+    }
+    // SAFETY: `visit` has the callback's prototype; `f` outlives the call.
+    to_result(unsafe { bindings::gpid_for_each_ipc_ns(Some(visit), &mut f as *mut _ as *mut c_void) })
 }
 
 /// `MSG_COPY` (msgrcv flag).

@@ -98,23 +98,6 @@ impl<H: KretprobeHandler> KretprobeRegistration<H> {
     }
 }
 
-impl<H: KretprobeHandler> KretprobeRegistration<H> {
-    /// How many calls the probe missed so far (no free instance, or a probe already running
-    /// on the CPU): their entry and return handlers did not run.
-    pub(crate) fn missed(&self) -> u64 {
-        let rp = self.rp.get();
-        // SAFETY: `rp` is registered (type invariant); the counters are plain integers the
-        // core increments without a lock, read here once each.
-        let (rp_missed, kp_missed) = unsafe {
-            (
-                core::ptr::read_volatile(core::ptr::addr_of!((*rp).nmissed)),
-                core::ptr::read_volatile(core::ptr::addr_of!((*rp).kp.nmissed)),
-            )
-        };
-        u64::try_from(rp_missed).unwrap_or(0).saturating_add(kp_missed as u64)
-    }
-}
-
 impl<H: KretprobeHandler> Drop for KretprobeRegistration<H> {
     fn drop(&mut self) {
         // SAFETY: registered (type invariant); `unregister_kretprobe` waits for handlers and

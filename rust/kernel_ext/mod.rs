@@ -25,5 +25,7 @@ pub(crate) mod socket;
 pub(crate) mod signal;
 pub(crate) mod sysctl;
 pub(crate) mod task;
+pub(crate) mod task_exit;
+pub(crate) mod tracepoint;
 pub(crate) mod uaccess_nofault;
 pub(crate) mod uapi;

@@ -14,6 +14,7 @@
 use super::{
     bindings,
     pid::Pid,
+    tracepoint::{self, TracepointRegistration},
 };
 use core::{ffi::c_void, marker::PhantomData, pin::Pin};
 use kernel::{
@@ -148,54 +149,37 @@ impl Queued<'_> {
 
 /// Whether the kernel has the `signal_generate` tracepoint (`CONFIG_TRACEPOINTS`).
 pub(crate) fn tracepoint_available() -> bool {
-    // SAFETY: walks the kernel's tracepoint table.
-    !unsafe { bindings::gpid_find_tracepoint(c_str!("signal_generate").as_char_ptr()) }.is_null()
+    tracepoint::exists(c_str!("signal_generate"))
 }
 
 /// A probe on the `signal_generate` tracepoint, registered for as long as this value lives.
 ///
 /// # Invariants
 ///
-/// `probe::<H>` is registered on `tp` with this value's address as its data until `drop`.
+/// `probe::<H>` is registered with the address of `*_handler` as its data; `_reg` is declared
+/// first, so it is unregistered before `_handler` goes.
 pub(crate) struct SignalGenerateProbe<H: SignalHandler> {
-    tp: *mut bindings::tracepoint,
-    handler: H,
+    _reg: TracepointRegistration,
+    _handler: Pin<KBox<H>>,
 }
-
-// SAFETY: `tp` is a static kernel object; `H` is `Send + Sync`.
-unsafe impl<H: SignalHandler> Send for SignalGenerateProbe<H> {}
-// SAFETY: `&SignalGenerateProbe` gives access to nothing but `&H`.
-unsafe impl<H: SignalHandler> Sync for SignalGenerateProbe<H> {}
 
 impl<H: SignalHandler> SignalGenerateProbe<H> {
     /// Registers `handler`. Sleeps.
-    pub(crate) fn new(handler: H) -> Result<Pin<KBox<Self>>> {
-        // SAFETY: walks the kernel's tracepoint table.
-        let tp = unsafe { bindings::gpid_find_tracepoint(c_str!("signal_generate").as_char_ptr()) };
-        if tp.is_null() {
-            return Err(ENOENT);
-        }
-        let reg = KBox::pin(Self { tp, handler }, GFP_KERNEL)?;
-        let data: *const Self = &*reg;
+    pub(crate) fn new(handler: H) -> Result<Self> {
+        let handler = KBox::pin(handler, GFP_KERNEL)?;
+        let data: *const H = &*handler;
         // SAFETY: `probe::<H>` has the tracepoint's prototype (`TP_PROTO` of signal_generate:
         // `int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int
-        // result`, after the data pointer); `data` is pinned and stays registered until `drop`.
-        to_result(unsafe {
-            bindings::tracepoint_probe_register(tp, probe::<H> as *mut c_void, data as *mut c_void)
-        })?;
-        Ok(reg)
-    }
-}
-
-impl<H: SignalHandler> Drop for SignalGenerateProbe<H> {
-    fn drop(&mut self) {
-        let data: *const Self = self;
-        // SAFETY: registered with exactly these arguments (type invariant).
-        unsafe {
-            bindings::tracepoint_probe_unregister(self.tp, probe::<H> as *mut c_void, data as *mut c_void)
-        };
-        // SAFETY: waits until no CPU runs the probe any more, so `handler` may go.
-        unsafe { bindings::gpid_tracepoint_synchronize_unregister() };
+        // result`, after the data pointer); `data` is pinned and outlives the registration
+        // (type invariant).
+        let reg = unsafe {
+            TracepointRegistration::new(
+                c_str!("signal_generate"),
+                probe::<H> as *mut c_void,
+                data as *mut c_void,
+            )
+        }?;
+        Ok(Self { _reg: reg, _handler: handler })
     }
 }
 
@@ -216,9 +200,9 @@ unsafe extern "C" fn probe<H: SignalHandler>(
     group: c_int,
     result: c_int,
 ) {
-    // SAFETY: `data` is the registration (type invariant of `SignalGenerateProbe`), which is
-    // not dropped before the tracepoint core stops calling it.
-    let reg = unsafe { &*(data as *const SignalGenerateProbe<H>) };
+    // SAFETY: `data` is the handler of a live `SignalGenerateProbe<H>`, which is not dropped
+    // before the tracepoint core stops calling this (type invariant).
+    let handler = unsafe { &*(data as *const H) };
     // SAFETY: reads the preempt count of this CPU.
     if !unsafe { bindings::gpid_in_task() } {
         return;
@@ -254,7 +238,7 @@ unsafe extern "C" fn probe<H: SignalHandler>(
     // SAFETY: `cookie` is the `&H::Request` the send was made with (same `H`: the tag
     // matches), alive for the whole send.
     let req = req.map(|s| unsafe { &*(s.cookie as *const H::Request) });
-    reg.handler.generated(&ev, req);
+    handler.generated(&ev, req);
 }
 
 /// How [`kill_permission`] allowed a send.

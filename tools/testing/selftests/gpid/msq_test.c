@@ -39,6 +39,8 @@ enum {
 	MQ_JOIN,		/* -> that thread's msgrcv result */
 	MQ_RCV_BADBUF,		/* as MQ_RCV into an unmapped buffer (the message is taken, then
 				 * the copy-out faults) */
+	MQ_RCV_THREAD_HOLD,	/* as MQ_RCV_THREAD, but the thread lives on after its msgrcv
+				 * until MQ_JOIN */
 };
 
 struct mq_buf {
@@ -49,6 +51,7 @@ struct mq_buf {
 static struct {
 	pthread_t th;
 	int msqid, flg, pipe[2];
+	int hold, release[2];
 	long typ;
 	long ret;
 } mq_th;
@@ -64,6 +67,12 @@ static void *mq_thread_fn(void *p)
 		return NULL;
 	r = msgrcv(mq_th.msqid, &b, sizeof(b.text), mq_th.typ, mq_th.flg);
 	mq_th.ret = r < 0 ? -errno : r;
+	if (mq_th.hold) {
+		char c;
+
+		if (read(mq_th.release[0], &c, 1) != 1)
+			mq_th.ret = -EIO;
+	}
 	return NULL;
 }
 
@@ -121,11 +130,17 @@ static void mq_ext(struct gpid_agent_msg *m)
 		m->len = sizeof(struct msqid_ds);
 		break;
 	case MQ_RCV_THREAD:
+	case MQ_RCV_THREAD_HOLD:
 		m->len = 0;
 		mq_th.msqid = m->a;
 		mq_th.flg = m->b;
 		mq_th.typ = m->cmd;
 		mq_th.ret = -EINPROGRESS;
+		mq_th.hold = m->op == MQ_RCV_THREAD_HOLD;
+		if (mq_th.hold && pipe2(mq_th.release, O_CLOEXEC)) {
+			m->ret = -errno;
+			break;
+		}
 		if (pipe2(mq_th.pipe, O_CLOEXEC)) {
 			m->ret = -errno;
 			break;
@@ -152,7 +167,14 @@ static void mq_ext(struct gpid_agent_msg *m)
 		m->len = 0;
 		break;
 	case MQ_JOIN:
+		if (mq_th.hold && write(mq_th.release[1], "x", 1) != 1)
+			mq_th.ret = -EIO;
 		pthread_join(mq_th.th, NULL);
+		if (mq_th.hold) {
+			close(mq_th.release[0]);
+			close(mq_th.release[1]);
+			mq_th.hold = 0;
+		}
 		m->ret = mq_th.ret;
 		m->len = 0;
 		break;
@@ -241,16 +263,25 @@ static int mq_stat(struct gpid_agent *ag, int msqid, struct msqid_ds *ds)
 	return mq_ctl(ag, msqid, IPC_STAT, ds);
 }
 
-/* A thread of ag that sleeps in msgrcv: its TID (ag's view), its id in *th; or -errno. */
-static int mq_rcv_thread(struct gpid_agent *ag, int msqid, long typ, int flg,
-			 struct gpid_task_id *th)
+/*
+ * A thread of ag that sleeps in msgrcv: its TID (ag's view), its id in *th; or -errno. With
+ * hold, the thread lives on after its msgrcv until MQ_JOIN.
+ */
+static int mq_rcv_thread_as(struct gpid_agent *ag, int msqid, long typ, int flg, int hold,
+			    struct gpid_task_id *th)
 {
-	int ret = mq_do(ag, MQ_RCV_THREAD, msqid, flg, typ, NULL, 0);
+	int ret = mq_do(ag, hold ? MQ_RCV_THREAD_HOLD : MQ_RCV_THREAD, msqid, flg, typ, NULL, 0);
 
 	memset(th, 0, sizeof(*th));
 	if (ret > 0)
 		memcpy(th, gpid_msg.data, sizeof(*th));
 	return ret;
+}
+
+static int mq_rcv_thread(struct gpid_agent *ag, int msqid, long typ, int flg,
+			 struct gpid_task_id *th)
+{
+	return mq_rcv_thread_as(ag, msqid, typ, flg, 0, th);
 }
 
 static int mq_rmid(int msqid)
@@ -288,7 +319,8 @@ static int mq_next_id(struct gpid_agent *ag, int id)
 		   "receiver_gpid"
 
 struct msq_proc {
-	long long sends, receives, created, removed, dropped, forgotten;
+	long long older_queues, unknown_sides, watching, older_ops, removed, exit_scans, handoffs,
+		  dropped;
 	int n;
 	struct { long long v[7]; } line[MAX_QUEUES];
 };
@@ -297,15 +329,16 @@ struct msq_proc {
 static int msq_proc_read(struct gpid_agent *ag, struct msq_proc *p)
 {
 	static char buf[16384];
-	const char *names[] = { "sends", "receives", "created", "removed", "dropped", "forgotten" };
-	long long *vals[] = { &p->sends, &p->receives, &p->created, &p->removed, &p->dropped,
-			      &p->forgotten };
+	const char *names[] = { "older_queues", "unknown_sides", "watching", "older_ops",
+				"removed", "exit_scans", "handoffs", "dropped" };
+	long long *vals[] = { &p->older_queues, &p->unknown_sides, &p->watching, &p->older_ops,
+			      &p->removed, &p->exit_scans, &p->handoffs, &p->dropped };
 	char *s = buf, *nl;
 
 	memset(p, 0, sizeof(*p));
 	if (gp_read(ag, "/proc/gpid/msq", buf, sizeof(buf)) <= 0)
 		return -1;
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 8; i++) {
 		char want[32];
 
 		nl = strchr(s, '\n');
@@ -536,17 +569,40 @@ static void set_export(struct __test_metadata *_metadata, const struct world *w,
 	}
 }
 
-static void expect_counters(struct __test_metadata *_metadata, long long sends,
-			    long long receives, long long created, long long removed)
+/*
+ * The /proc/gpid/msq counters: queues older than the module, their sides still unknown,
+ * operations seen on those, removals, hand-off receivers noted at exit; nothing dropped.
+ */
+static void expect_counters(struct __test_metadata *_metadata, long long older,
+			    long long unknown, long long older_ops, long long removed,
+			    long long handoffs)
 {
 	struct msq_proc p;
 
 	ASSERT_EQ(0, msq_proc_read(NULL, &p));
-	EXPECT_EQ(sends, p.sends);
-	EXPECT_EQ(receives, p.receives);
-	EXPECT_EQ(created, p.created);
+	EXPECT_EQ(older, p.older_queues);
+	EXPECT_EQ(unknown, p.unknown_sides);
+	EXPECT_EQ(older_ops, p.older_ops);
 	EXPECT_EQ(removed, p.removed);
+	EXPECT_EQ(handoffs, p.handoffs);
 	EXPECT_EQ(0, p.dropped);
+}
+
+/*
+ * The operation probes exist exactly while an older queue has an unknown side: they are
+ * removed by a work item soon after the last one becomes known. Waits up to 5 s for that.
+ */
+static void expect_watching(struct __test_metadata *_metadata, long long watching)
+{
+	struct msq_proc p;
+
+	for (int i = 0; i < 500; i++) {
+		ASSERT_EQ(0, msq_proc_read(NULL, &p));
+		if (p.watching == watching)
+			break;
+		usleep(10000);
+	}
+	EXPECT_EQ(watching, p.watching);
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -583,9 +639,10 @@ TEST_F(msq, feature_on)
 	EXPECT_EQ(GPID_FEATURE_MSQ, v.features & GPID_FEATURE_MSQ);
 	ASSERT_LT(0, gpid_read_file("/proc/gpid/features", buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, "msq on\n")) TH_LOG("%s", buf);
-	/* A fresh module has seen nothing. */
+	/* A fresh module with no queue around has nothing to note and nothing to watch. */
 	ASSERT_EQ(0, msq_proc_read(NULL, &p));
-	EXPECT_EQ(0, p.sends + p.receives + p.created + p.removed + p.dropped + p.forgotten);
+	EXPECT_EQ(0, p.older_queues + p.unknown_sides + p.watching + p.older_ops + p.removed +
+		  p.handoffs + p.dropped);
 }
 
 /*
@@ -625,17 +682,20 @@ TEST_F_TIMEOUT(msq, placement_matrix, 240)
 				ASSERT_EQ(0, mq_rmid(id));
 			}
 	}
-	expect_counters(_metadata, ops, ops, made, made);
+	expect_counters(_metadata, 0, 0, 0, made, 0);
+	expect_watching(_metadata, 0);
 }
 
 /*
  * The direct hand-off: a non-leader thread of b is asleep in msgrcv when as sends. The stock
  * kernel records that thread's TID as msg_lrpid (the other paths record the TGID); gpid
- * reports b's thread group.
+ * reports b's thread group, while the thread lives and after it has exited (from the note its
+ * exit left). Then a queued receive by another process replaces it.
  */
 TEST_F_TIMEOUT(msq, handoff_to_blocked_thread, 120)
 {
 	struct gpid_task_id th;
+	struct msq_proc p;
 	struct member thr;
 	struct world w;
 	int id, tid;
@@ -643,7 +703,7 @@ TEST_F_TIMEOUT(msq, handoff_to_blocked_thread, 120)
 	world_build(_metadata, &w);
 	id = mq_get(NULL, IPC_PRIVATE, IPC_CREAT | 0600);
 	ASSERT_LE(0, id);
-	tid = mq_rcv_thread(&w.b, id, 0, 0, &th);
+	tid = mq_rcv_thread_as(&w.b, id, 0, 0, 1, &th);
 	ASSERT_LT(1, tid);
 	ASSERT_EQ(th.tid, tid);
 	ASSERT_NE(w.b.id.pid, tid) TH_LOG("the receiving thread is not the leader");
@@ -651,21 +711,30 @@ TEST_F_TIMEOUT(msq, handoff_to_blocked_thread, 120)
 	ASSERT_EQ(1, th.level);
 	thr = w.m[M_B];
 	ASSERT_EQ(0, mq_snd(&w.as, id, 7, "handoff", 0));
-	ASSERT_EQ(7, mq_do(&w.b, MQ_JOIN, 0, 0, 0, NULL, 0));
 	/* Stock msg_lrpid: the thread (hand-off); gpid: b's thread group. */
 	expect_all_views(_metadata, &w, id, PARTY(&w.m[M_AS]),
-			 ((struct side){ GPID_MSQ_PARTY, &thr, &th }), 0, "hand-off");
+			 ((struct side){ GPID_MSQ_PARTY, &thr, &th }), 0, "hand-off, thread alive");
+	expect_counters(_metadata, 0, 0, 0, 0, 0);
+
+	/* The thread exits; the queue still names it. */
+	ASSERT_EQ(7, mq_do(&w.b, MQ_JOIN, 0, 0, 0, NULL, 0));
+	ASSERT_EQ(0, msq_proc_read(NULL, &p));
+	EXPECT_LE(1, p.exit_scans);
+	expect_counters(_metadata, 0, 0, 0, 0, 1);
+	expect_all_views(_metadata, &w, id, PARTY(&w.m[M_AS]),
+			 ((struct side){ GPID_MSQ_PARTY, &thr, &th }), 0, "hand-off, thread gone");
 	set_export(_metadata, &w, 1U << NS_B);
 	expect_all_views(_metadata, &w, id, PARTY(&w.m[M_AS]),
 			 ((struct side){ GPID_MSQ_PARTY, &thr, &th }), 1U << NS_B,
-			 "hand-off, B exported");
+			 "hand-off, thread gone, B exported");
 
 	/* A message already queued: the stock kernel records the TGID on that path. */
 	ASSERT_EQ(0, mq_snd(&w.a1, id, 8, "queued", 0));
-	ASSERT_EQ(6, mq_rcv(&w.b, id, 0, 0));
-	expect_all_views(_metadata, &w, id, PARTY(&w.m[M_A1]), PARTY(&w.m[M_B]), 1U << NS_B,
+	ASSERT_EQ(6, mq_rcv(&w.a2, id, 0, 0));
+	expect_all_views(_metadata, &w, id, PARTY(&w.m[M_A1]), PARTY(&w.m[M_A2]), 1U << NS_B,
 			 "queued");
-	expect_counters(_metadata, 2, 2, 1, 0);
+	ASSERT_EQ(0, mq_rmid(id));
+	expect_counters(_metadata, 0, 0, 0, 1, 1);
 }
 
 /* rd's GPID_IOC_MSQ of msqid must be exactly this. */
@@ -756,9 +825,7 @@ TEST_F_TIMEOUT(msq, separate_ipc_namespaces, 60)
 	EXPECT_EQ(7, p.line[0].v[0]);
 	EXPECT_EQ(GPID_MSQ_NONE, p.line[0].v[1]);
 	EXPECT_EQ(GPID_MSQ_NONE, p.line[0].v[4]);
-	EXPECT_EQ(4, p.created);
-	EXPECT_EQ(4, p.sends);
-	EXPECT_EQ(1, p.receives);
+	EXPECT_EQ(0, p.older_queues);
 	EXPECT_EQ(0, p.removed);
 
 	/* Their last tasks exit: the namespaces' queues are freed (asynchronously). */
@@ -814,17 +881,19 @@ TEST_F(msq, rmid_and_recreate)
 	ASSERT_LE(0, id2);
 	ASSERT_NE(id, id2);
 	expect_all_views(_metadata, &w, id2, NONE, NONE, 0, "new id");
-	expect_counters(_metadata, 2, 1, 3, 1);
+	expect_counters(_metadata, 0, 0, 0, 1, 0);
 }
 
 /*
- * A queue made and used before the module was loaded: UNKNOWN on both sides (no line in
- * /proc/gpid/msq), MSG_COPY changes nothing, a receive makes the receiver side PARTY while
- * the sender side stays UNKNOWN, then a send fills it in.
+ * A queue made and used before the module was loaded: UNKNOWN on both sides (in
+ * /proc/gpid/msq too), although the kernel's record names both; MSG_COPY changes nothing, a
+ * receive makes the receiver side PARTY while the sender side stays UNKNOWN, then a send fills
+ * it in, and the operation probes, there only for that, go away.
  */
 TEST_F(msq, queue_older_than_module)
 {
 	const __u32 U = GPID_MSQ_UNKNOWN, P = GPID_MSQ_PARTY;
+	const long long *l;
 	struct msqid_ds ds;
 	struct msq_proc p;
 	struct world w;
@@ -847,7 +916,14 @@ TEST_F(msq, queue_older_than_module)
 	EXPECT_EQ(getpid(), ds.msg_lspid);
 	EXPECT_EQ(w.b.pid, ds.msg_lrpid);
 	ASSERT_EQ(0, msq_proc_read(NULL, &p));
-	EXPECT_EQ(NULL, msq_proc_find(&p, id));
+	l = msq_proc_find(&p, id);
+	ASSERT_NE(NULL, l);
+	EXPECT_EQ(U, l[1]);
+	EXPECT_EQ(0, l[2]);
+	EXPECT_EQ(U, l[4]);
+	EXPECT_EQ(0, l[5]);
+	EXPECT_EQ(1, p.watching);
+	expect_counters(_metadata, 1, 2, 0, 0, 0);
 
 	/* MSG_COPY is no receive. */
 	ASSERT_EQ(3, mq_rcv(&w.as, id, 0, MSG_COPY | IPC_NOWAIT));
@@ -860,15 +936,25 @@ TEST_F(msq, queue_older_than_module)
 		   G(w.nsid[NS_A1], 1), "after a receive");
 	expect_msq(_metadata, &w.b, id, U, 0, 0, P, 0, 0, "after a receive, b");
 	ASSERT_EQ(0, msq_proc_read(NULL, &p));
-	ASSERT_NE(NULL, msq_proc_find(&p, id));
-	EXPECT_EQ(U, msq_proc_find(&p, id)[1]);
-	EXPECT_EQ(P, msq_proc_find(&p, id)[4]);
-	EXPECT_EQ(w.a1.id.nspid[0], msq_proc_find(&p, id)[5]);
+	l = msq_proc_find(&p, id);
+	ASSERT_NE(NULL, l);
+	EXPECT_EQ(U, l[1]);
+	EXPECT_EQ(P, l[4]);
+	EXPECT_EQ(w.a1.id.nspid[0], l[5]);
+	EXPECT_EQ(1, p.watching);
+	expect_counters(_metadata, 1, 1, 1, 0, 0);
 
 	ASSERT_EQ(0, mq_snd(&w.b, id, 1, "four", 0));
 	expect_all_views(_metadata, &w, id, PARTY(&w.m[M_B]), PARTY(&w.m[M_A1]), 0,
 			 "after a send");
-	expect_counters(_metadata, 1, 1, 0, 0);
+	expect_counters(_metadata, 1, 0, 2, 0, 0);
+	expect_watching(_metadata, 0);
+	/* Unwatched now, and still right. */
+	ASSERT_EQ(0, mq_snd(&w.a2, id, 1, "five", 0));
+	ASSERT_EQ(5, mq_rcv(&w.as, id, 0, 0));
+	expect_all_views(_metadata, &w, id, PARTY(&w.m[M_A2]), PARTY(&w.m[M_AS]), 0,
+			 "unwatched");
+	expect_counters(_metadata, 1, 0, 2, 0, 0);
 }
 
 /* Receives with MSG_COPY and failed operations record nothing, as the stock kernel does. */
@@ -902,12 +988,12 @@ TEST_F(msq, msg_copy_and_failed_operations)
 	EXPECT_EQ(-EAGAIN, mq_snd(&w.b, id, 1, "x", IPC_NOWAIT));
 	EXPECT_EQ(-EINVAL, mq_snd(&w.b, id, 0, "x", IPC_NOWAIT));
 	expect_all_views(_metadata, &w, id, PARTY(&w.m[M_AS]), NONE, 0, "after failures");
-	expect_counters(_metadata, 2, 0, 1, 0);
+	expect_counters(_metadata, 0, 0, 0, 0, 0);
 
 	/* A real receive after all that. */
 	ASSERT_EQ(5, mq_rcv(&w.a2, id, 0, 0));
 	expect_all_views(_metadata, &w, id, PARTY(&w.m[M_AS]), PARTY(&w.m[M_A2]), 0, "received");
-	expect_counters(_metadata, 2, 1, 1, 0);
+	expect_counters(_metadata, 0, 0, 0, 0, 0);
 }
 
 /*
@@ -1102,8 +1188,8 @@ TEST_F_TIMEOUT(msq, stock_ipc_stat_unchanged, 120)
 }
 
 /*
- * Unloading with live queues, records and a receiver asleep in msgrcv (a kretprobe instance
- * in flight), and loading with one asleep since before the load.
+ * Unloading with live queues, notes and a receiver asleep in msgrcv, and loading with one
+ * asleep since before the load (its receive, unseen, leaves the receiver side unknown).
  */
 TEST_F_TIMEOUT(msq, unload_with_live_queues, 120)
 {
@@ -1122,9 +1208,9 @@ TEST_F_TIMEOUT(msq, unload_with_live_queues, 120)
 	ASSERT_EQ(1, mq_rcv(&w.a1, ids[0], 0, 0));
 	tid = mq_rcv_thread(&w.b, ids[1], 5, 0, &th);
 	ASSERT_LT(1, tid);
-	expect_counters(_metadata, 8, 1, 8, 0);
+	expect_counters(_metadata, 0, 0, 0, 0, 0);
 
-	/* Unload while b's thread sleeps in a probed msgrcv. */
+	/* Unload while b's thread sleeps in msgrcv. */
 	ASSERT_EQ(0, gpid_unload_module_wait());
 	ASSERT_EQ(0, mq_snd(NULL, ids[1], 5, "wake", 0));
 	ASSERT_EQ(4, mq_do(&w.b, MQ_JOIN, 0, 0, 0, NULL, 0));
@@ -1136,7 +1222,8 @@ TEST_F_TIMEOUT(msq, unload_with_live_queues, 120)
 	ASSERT_LT(1, tid);
 	ASSERT_EQ(0, gpid_reload_module(""));
 	world_bind(_metadata, &w);
-	expect_counters(_metadata, 0, 0, 0, 0);
+	expect_counters(_metadata, 8, 16, 0, 0, 0);
+	expect_watching(_metadata, 1);
 	for (int i = 0; i < 8; i++)
 		expect_msq(_metadata, NULL, ids[i], U, 0, 0, U, 0, 0, "after reload");
 	ASSERT_EQ(0, mq_snd(NULL, ids[2], 5, "wake", 0));
@@ -1145,22 +1232,26 @@ TEST_F_TIMEOUT(msq, unload_with_live_queues, 120)
 		   "receiver asleep since before the load");
 	ASSERT_EQ(0, mq_stat(NULL, ids[2], &ds));
 	EXPECT_EQ(th.nspid[0], ds.msg_lrpid);
-	expect_counters(_metadata, 1, 0, 0, 0);
+	/* The thread's exit noted its group for ids[2]; the side stays unknown all the same. */
+	expect_counters(_metadata, 8, 15, 1, 0, 1);
 
-	/* Records live again, then one more unload/load cycle with them. */
+	/* Notes live again, then one more unload/load cycle with them. */
 	ASSERT_EQ(1, mq_rcv(&w.a2, ids[3], 0, 0));
 	expect_msq(_metadata, NULL, ids[3], U, 0, 0, P, w.a2.id.nspid[0], G(w.nsid[NS_A2], 1),
 		   "received after reload");
+	expect_counters(_metadata, 8, 14, 2, 0, 1);
 	for (int k = 0; k < 3; k++) {
 		ASSERT_EQ(0, mq_snd(&w.as, ids[4 + k], 1, "m", 0));
 		ASSERT_EQ(0, gpid_unload_module_wait());
 		ASSERT_EQ(0, gpid_reload_module(""));
 	}
-	expect_counters(_metadata, 0, 0, 0, 0);
+	expect_counters(_metadata, 8, 16, 0, 0, 0);
+	/* Removal makes a side known too: nothing is left to watch. */
 	for (int i = 0; i < 8; i++) {
 		EXPECT_EQ(0, mq_rmid(ids[i]));
 	}
-	expect_counters(_metadata, 0, 0, 0, 0);
+	expect_counters(_metadata, 8, 0, 0, 8, 0);
+	expect_watching(_metadata, 0);
 }
 
 /*
@@ -1238,18 +1329,27 @@ static int sleepers(struct __test_metadata *_metadata, int msqid, int n, int sen
 }
 
 /*
- * More callers asleep in msgrcv and msgsnd than the probes' instances (MAX_ACTIVE, 256):
- * an operation then completes unseen. gpid must not present the state from before it as a
- * fact: the party, or at worst UNKNOWN, never "none yet".
+ * More callers asleep in msgrcv and msgsnd than the operation probes' instances (MAX_ACTIVE,
+ * 256), while a queue older than the module keeps those probes there: operations on the older
+ * queue then complete unseen, and its sides must stay UNKNOWN, never turn into "none yet" or
+ * a stale party. A new queue's answer is the kernel's record, exact whatever the probes miss.
  */
 TEST_F_TIMEOUT(msq, more_sleepers_than_probe_instances, 120)
 {
+	const __u32 U = GPID_MSQ_UNKNOWN, P = GPID_MSQ_PARTY;
 	struct msqid_ds ds;
-	struct gpid_msq q;
 	struct world w;
-	int qr, qs, qy;
+	int qo, qr, qs, qy;
 
 	world_build(_metadata, &w);
+	ASSERT_EQ(0, gpid_unload_module_wait());
+	qo = mq_get(NULL, IPC_PRIVATE, IPC_CREAT | 0600);
+	ASSERT_LE(0, qo);
+	ASSERT_EQ(0, mq_snd(NULL, qo, 1, "old", 0));
+	ASSERT_EQ(0, gpid_reload_module(""));
+	world_bind(_metadata, &w);
+	expect_watching(_metadata, 1);
+
 	qr = mq_get(NULL, IPC_PRIVATE, IPC_CREAT | 0600);
 	qs = mq_get(NULL, IPC_PRIVATE, IPC_CREAT | 0600);
 	qy = mq_get(NULL, IPC_PRIVATE, IPC_CREAT | 0600);
@@ -1264,20 +1364,18 @@ TEST_F_TIMEOUT(msq, more_sleepers_than_probe_instances, 120)
 	ASSERT_EQ(0, sleepers(_metadata, qr, 300, 0));
 	ASSERT_EQ(0, sleepers(_metadata, qs, 300, 1));
 
-	ASSERT_EQ(0, mq_snd(&w.as, qy, 1, "m", 0));
-	ASSERT_EQ(1, mq_rcv(&w.a1, qy, 0, IPC_NOWAIT));
-	ASSERT_EQ(0, mq_stat(NULL, qy, &ds));
+	/* Every instance is held by a sleeper: these complete unseen. */
+	ASSERT_EQ(0, mq_snd(&w.as, qo, 1, "m", 0));
+	ASSERT_EQ(3, mq_rcv(&w.a1, qo, 0, IPC_NOWAIT));
+	ASSERT_EQ(0, mq_stat(NULL, qo, &ds));
 	EXPECT_EQ(w.as.id.nspid[0], ds.msg_lspid);
 	EXPECT_EQ(w.a1.id.nspid[0], ds.msg_lrpid);
-	ASSERT_EQ(0, gp_msq(NULL, qy, &q));
-	EXPECT_NE(GPID_MSQ_NONE, q.sender_state)
-		TH_LOG("gpid says no send yet, stock says as (%d) sent", w.as.id.nspid[0]);
-	EXPECT_NE(GPID_MSQ_NONE, q.receiver_state)
-		TH_LOG("gpid says no receive yet, stock says a1 (%d) received", w.a1.id.nspid[0]);
-	if (q.sender_state == GPID_MSQ_PARTY)
-		EXPECT_EQ(w.as.id.nspid[0], q.sender_pid);
-	if (q.receiver_state == GPID_MSQ_PARTY)
-		EXPECT_EQ(w.a1.id.nspid[0], q.receiver_pid);
+	expect_msq(_metadata, NULL, qo, U, 0, 0, U, 0, 0, "older queue, operations unseen");
+
+	ASSERT_EQ(0, mq_snd(&w.as, qy, 1, "m", 0));
+	ASSERT_EQ(1, mq_rcv(&w.a1, qy, 0, IPC_NOWAIT));
+	expect_msq(_metadata, NULL, qy, P, w.as.id.nspid[0], G(w.nsid[NS_A], 2),
+		   P, w.a1.id.nspid[0], G(w.nsid[NS_A1], 1), "new queue");
 	/* Removing the queues wakes every sleeper (EIDRM); the teardown reaps them. */
 	EXPECT_EQ(0, mq_rmid(qr));
 	EXPECT_EQ(0, mq_rmid(qs));
