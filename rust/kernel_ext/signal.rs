@@ -14,12 +14,11 @@
 use super::{
     bindings,
     pid::Pid,
-    tracepoint::{self, TracepointRegistration},
+    tracepoint::{self, TracepointProbe},
 };
-use core::{ffi::c_void, marker::PhantomData, pin::Pin};
+use core::{ffi::c_void, marker::PhantomData};
 use kernel::{
     c_str,
-    alloc::{flags::GFP_KERNEL, KBox},
     error::to_result,
     ffi::c_int,
     prelude::*,
@@ -153,33 +152,17 @@ pub(crate) fn tracepoint_available() -> bool {
 }
 
 /// A probe on the `signal_generate` tracepoint, registered for as long as this value lives.
-///
-/// # Invariants
-///
-/// `probe::<H>` is registered with the address of `*_handler` as its data; `_reg` is declared
-/// first, so it is unregistered before `_handler` goes.
 pub(crate) struct SignalGenerateProbe<H: SignalHandler> {
-    _reg: TracepointRegistration,
-    _handler: Pin<KBox<H>>,
+    _probe: TracepointProbe<H>,
 }
 
 impl<H: SignalHandler> SignalGenerateProbe<H> {
     /// Registers `handler`. Sleeps.
     pub(crate) fn new(handler: H) -> Result<Self> {
-        let handler = KBox::pin(handler, GFP_KERNEL)?;
-        let data: *const H = &*handler;
-        // SAFETY: `probe::<H>` has the tracepoint's prototype (`TP_PROTO` of signal_generate:
-        // `int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int
-        // result`, after the data pointer); `data` is pinned and outlives the registration
-        // (type invariant).
-        let reg = unsafe {
-            TracepointRegistration::new(
-                c_str!("signal_generate"),
-                probe::<H> as *mut c_void,
-                data as *mut c_void,
-            )
-        }?;
-        Ok(Self { _reg: reg, _handler: handler })
+        // SAFETY: `probe::<H>` takes the handler, then `TP_PROTO` of signal_generate: `int sig,
+        // struct kernel_siginfo *info, struct task_struct *task, int group, int result`.
+        let p = unsafe { TracepointProbe::new(c_str!("signal_generate"), handler, probe::<H> as *mut c_void) };
+        Ok(Self { _probe: p? })
     }
 }
 

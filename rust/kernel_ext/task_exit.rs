@@ -5,17 +5,9 @@
 //! disabled. It fires for every exiting thread in the system, so a probe must be cheap in the
 //! common case and must not sleep.
 
-use super::{
-    bindings,
-    pid::Pid,
-    tracepoint::TracepointRegistration,
-};
-use core::{ffi::c_void, marker::PhantomData, pin::Pin};
-use kernel::{
-    alloc::{flags::GFP_KERNEL, KBox},
-    c_str,
-    prelude::*,
-};
+use super::{bindings, pid::Pid, tracepoint::TracepointProbe};
+use core::{ffi::c_void, marker::PhantomData};
+use kernel::{c_str, prelude::*};
 
 /// What a `sched_process_exit` probe does.
 pub(crate) trait TaskExitHandler: Send + Sync + 'static {
@@ -43,32 +35,17 @@ impl ExitingTask<'_> {
 }
 
 /// A probe on `sched_process_exit`, registered for as long as this value lives.
-///
-/// # Invariants
-///
-/// `probe::<H>` is registered with the address of `*_handler` as its data; `_reg` is declared
-/// first, so it is unregistered before `_handler` goes.
 pub(crate) struct TaskExitProbe<H: TaskExitHandler> {
-    _reg: TracepointRegistration,
-    _handler: Pin<KBox<H>>,
+    _probe: TracepointProbe<H>,
 }
 
 impl<H: TaskExitHandler> TaskExitProbe<H> {
     /// Registers `handler`. Sleeps.
     pub(crate) fn new(handler: H) -> Result<Self> {
-        let handler = KBox::pin(handler, GFP_KERNEL)?;
-        let data: *const H = &*handler;
-        // SAFETY: `probe::<H>` has the prototype of `sched_process_exit` (`struct task_struct
-        // *p` after the data pointer); `data` is pinned and outlives the registration (type
-        // invariant).
-        let reg = unsafe {
-            TracepointRegistration::new(
-                c_str!("sched_process_exit"),
-                probe::<H> as *mut c_void,
-                data as *mut c_void,
-            )
-        }?;
-        Ok(Self { _reg: reg, _handler: handler })
+        // SAFETY: `probe::<H>` takes the handler, then `TP_PROTO` of sched_process_exit:
+        // `struct task_struct *p`.
+        let p = unsafe { TracepointProbe::new(c_str!("sched_process_exit"), handler, probe::<H> as *mut c_void) };
+        Ok(Self { _probe: p? })
     }
 }
 
@@ -77,8 +54,8 @@ impl<H: TaskExitHandler> TaskExitProbe<H> {
 /// Called by the tracepoint core with the handler of a live `TaskExitProbe<H>`, in `do_exit()`
 /// of the exiting task.
 unsafe extern "C" fn probe<H: TaskExitHandler>(data: *mut c_void, _task: *mut bindings::task_struct) {
-    // SAFETY: `data` is the handler of a live `TaskExitProbe<H>`, which is not dropped before
-    // the tracepoint core stops calling this (type invariant).
+    // SAFETY: `data` is the handler of a live `TracepointProbe<H>`, which is not dropped
+    // before the tracepoint core stops calling this (its type invariant).
     let handler = unsafe { &*(data as *const H) };
     // INVARIANT: `sched_process_exit` fires in the exiting task (`_task == current`).
     handler.exiting(&ExitingTask(PhantomData));

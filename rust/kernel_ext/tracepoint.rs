@@ -5,8 +5,13 @@
 //! (`signal::SignalGenerateProbe`, `task_exit::TaskExitProbe`) are built on this.
 
 use super::bindings;
-use core::ffi::c_void;
-use kernel::{error::to_result, prelude::*, str::CStr};
+use core::{ffi::c_void, pin::Pin};
+use kernel::{
+    alloc::{flags::GFP_KERNEL, KBox},
+    error::to_result,
+    prelude::*,
+    str::CStr,
+};
 
 /// Whether the kernel has the tracepoint `name`.
 pub(crate) fn exists(name: &CStr) -> bool {
@@ -56,5 +61,33 @@ impl Drop for TracepointRegistration {
         unsafe { bindings::tracepoint_probe_unregister(self.tp, self.probe, self.data) };
         // SAFETY: waits until no CPU runs the probe any more, so `data` may go.
         unsafe { bindings::gpid_tracepoint_synchronize_unregister() };
+    }
+}
+
+/// A handler registered on a tracepoint through a probe function that receives it as its data.
+///
+/// # Invariants
+///
+/// `_reg` registers a probe with the address of `*_handler` as its data; it is declared first,
+/// so it is unregistered before `_handler` goes.
+pub(crate) struct TracepointProbe<H: Send + Sync + 'static> {
+    _reg: TracepointRegistration,
+    _handler: Pin<KBox<H>>,
+}
+
+impl<H: Send + Sync + 'static> TracepointProbe<H> {
+    /// Registers `probe` on the tracepoint `name` with `handler` as its data. Sleeps.
+    ///
+    /// # Safety
+    ///
+    /// `probe` is an `extern "C"` function taking a `*const H` followed by the tracepoint's
+    /// `TP_PROTO` arguments.
+    pub(crate) unsafe fn new(name: &CStr, handler: H, probe: *mut c_void) -> Result<Self> {
+        let handler = KBox::pin(handler, GFP_KERNEL)?;
+        let data: *const H = &*handler;
+        // SAFETY: `probe` fits the tracepoint (the caller's contract); `data` is pinned and
+        // outlives the registration (type invariant).
+        let reg = unsafe { TracepointRegistration::new(name, probe, data as *mut c_void) }?;
+        Ok(Self { _reg: reg, _handler: handler })
     }
 }
