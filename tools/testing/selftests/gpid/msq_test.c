@@ -737,6 +737,45 @@ TEST_F_TIMEOUT(msq, handoff_to_blocked_thread, 120)
 	expect_counters(_metadata, 0, 0, 0, 1, 1);
 }
 
+static void *mq_noop_thread(void *p)
+{
+	return p;
+}
+
+/*
+ * The exit probe runs in every exiting thread, and searches the queues only for a non-leader
+ * thread whose pid something besides the thread holds: threads that never touched a queue are
+ * not searched. A thread that takes a message already queued is recorded by its group (the
+ * stock kernel's own record on that path) and its exit leaves no note.
+ */
+TEST_F_TIMEOUT(msq, exit_probe_searches_only_held_threads, 60)
+{
+	struct gpid_task_id th;
+	struct msq_proc p0, p;
+	struct world w;
+	pthread_t t[8];
+	int id;
+
+	world_build(_metadata, &w);
+	id = mq_get(NULL, IPC_PRIVATE, IPC_CREAT | 0600);
+	ASSERT_LE(0, id);
+	ASSERT_EQ(0, msq_proc_read(NULL, &p0));
+	for (int i = 0; i < 8; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, mq_noop_thread, NULL));
+	for (int i = 0; i < 8; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	ASSERT_EQ(0, msq_proc_read(NULL, &p));
+	EXPECT_EQ(p0.exit_scans, p.exit_scans) TH_LOG("threads that hold nothing were searched");
+
+	ASSERT_EQ(0, mq_snd(&w.as, id, 1, "queued", 0));
+	ASSERT_LT(1, mq_rcv_thread_as(&w.b, id, 0, 0, 1, &th));
+	ASSERT_NE(w.b.id.pid, th.tid);
+	ASSERT_EQ(6, mq_do(&w.b, MQ_JOIN, 0, 0, 0, NULL, 0));
+	expect_all_views(_metadata, &w, id, PARTY(&w.m[M_AS]), PARTY(&w.m[M_B]), 0,
+			 "queued message taken by a thread, which then exited");
+	expect_counters(_metadata, 0, 0, 0, 0, 0);
+}
+
 /* rd's GPID_IOC_MSQ of msqid must be exactly this. */
 static void expect_msq(struct __test_metadata *_metadata, struct gpid_agent *rd, int msqid,
 		       __u32 ss, __s32 sp, __u32 sg, __u32 rs, __s32 rp, __u32 rg, const char *what)
