@@ -355,7 +355,9 @@ impl DeferredHandler for Disarm {
 
 /// The probes and the notes.
 pub(crate) struct Msq {
-    _exit: TaskExitProbe<ExitScan>,
+    /// `None` without the `sched_process_exit` tracepoint: then no hand-off note is ever
+    /// kept, and a dead receiver reads as unknown (`lost_handoff`).
+    _exit: Option<TaskExitProbe<ExitScan>>,
     _free: Probe<FreeHook>,
     /// Its probes hold `Hooks`, whose `Disarm` holds it back: `drop` breaks the cycle.
     ops: Arc<OpProbes>,
@@ -383,7 +385,14 @@ impl Msq {
         let disarm = DeferredWork::new(Disarm { state: state.clone(), ops: ops.clone() })?;
         let hooks = Hooks { state: state.clone(), disarm };
         let free = KretprobeRegistration::new(c_str!("freeque"), MAX_ACTIVE, FreeHook(hooks.clone()))?;
-        let exit = TaskExitProbe::new(ExitScan(state.clone()))?;
+        let exit = match TaskExitProbe::new(ExitScan(state.clone())) {
+            Ok(probe) => Some(probe),
+            Err(e) if e == ENOENT => {
+                state.lost_handoff.store(true, Ordering::Relaxed);
+                None
+            }
+            Err(e) => return Err(e),
+        };
         // From here on, dropping `this` unregisters everything.
         let this = Self { _exit: exit, _free: free, ops, state };
         // Operations are watched before the queues are listed: one in between is not seen,

@@ -292,13 +292,13 @@ struct gpid_robust_register {
 
 /*
  * SysV message queues (GPID_FEATURE_MSQ): who last sent to and received from a queue, as
- * msgctl(IPC_STAT)'s msg_lspid/msg_lrpid, but with global identities and the thread-group ID
- * on every path. gpid observes the real queues from the outside (the syscalls' results), so
- * it only knows what happened since it was loaded.
+ * msgctl(IPC_STAT)'s msg_lspid/msg_lrpid (the kernel's own record), but with global
+ * identities and the thread-group ID on every path. A side of a queue older than the module
+ * stays UNKNOWN until its next operation: gpid reports only what happened while it watched.
  */
-#define GPID_MSQ_UNKNOWN	0	/* nothing observed since load: no fact to report */
-#define GPID_MSQ_NONE		1	/* observed: no such operation yet on this queue */
-#define GPID_MSQ_PARTY		2	/* observed: the fields name the last party */
+#define GPID_MSQ_UNKNOWN	0	/* older than the module, not operated since: no fact */
+#define GPID_MSQ_NONE		1	/* no such operation yet on this queue */
+#define GPID_MSQ_PARTY		2	/* the fields name the last party */
 
 /**
  * struct gpid_msq - argument of GPID_IOC_MSQ

@@ -264,7 +264,7 @@ pub const GPID_IOC_ROBUST_REGISTER: u32 = iowr::<GpidRobustRegister>(0x10);
 /// `GPID_IOC_ROBUST_UNREGISTER`.
 pub const GPID_IOC_ROBUST_UNREGISTER: u32 = io(0x11);
 
-/// `GPID_MSQ_UNKNOWN`: nothing observed since load.
+/// `GPID_MSQ_UNKNOWN`: a queue older than the module, this side not operated since.
 pub const GPID_MSQ_UNKNOWN: u32 = 0;
 /// `GPID_MSQ_NONE`: observed, no such operation yet.
 pub const GPID_MSQ_NONE: u32 = 1;

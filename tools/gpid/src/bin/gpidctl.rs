@@ -462,7 +462,7 @@ fn msq_side(state: u32, pid: i32, g: u32, bits: u32) -> (String, String) {
         json_str(name)
     );
     let text = match state {
-        GPID_MSQ_UNKNOWN => "unknown (nothing seen since gpid was loaded)".to_string(),
+        GPID_MSQ_UNKNOWN => "unknown (queue older than gpid.ko, not operated since)".to_string(),
         GPID_MSQ_NONE => "none yet".to_string(),
         GPID_MSQ_PARTY => {
             let pid = if pid == 0 {
