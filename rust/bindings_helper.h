@@ -34,7 +34,6 @@ const unsigned long long GPID_CONST_GPID_FEATURE_PEERCRED = GPID_FEATURE_PEERCRE
 
 #include <linux/capability.h>
 #include <linux/kprobes.h>
-#include <linux/msg.h>
 #include <linux/ptrace.h>
 #include <linux/uaccess.h>
 #include <linux/irq_work.h>

@@ -270,11 +270,12 @@ int gpid_ipc_perm_id(const struct kern_ipc_perm *perm)
 #include "msg_queue_generated.h"
 
 /*
- * Counted references to the last sender and receiver the kernel recorded for @perm's queue
- * (NULL for none yet). False, taking nothing, when the queue was removed meanwhile. Caller
- * holds RCU.
+ * The kernel's record of @perm's queue's last operations: counted references to the last
+ * sender and receiver (NULL for none yet) and the times of the last send and receive
+ * (seconds). False, taking nothing, when the queue was removed meanwhile. Caller holds RCU.
  */
-bool gpid_msq_parties(struct kern_ipc_perm *perm, struct pid **lspid, struct pid **lrpid)
+bool gpid_msq_record(struct kern_ipc_perm *perm, struct pid **lspid, struct pid **lrpid,
+		     s64 *stime, s64 *rtime)
 {
 	struct msg_queue *msq = container_of(perm, struct msg_queue, q_perm);
 	bool live;
@@ -284,6 +285,8 @@ bool gpid_msq_parties(struct kern_ipc_perm *perm, struct pid **lspid, struct pid
 	if (live) {
 		*lspid = get_pid(msq->q_lspid);
 		*lrpid = get_pid(msq->q_lrpid);
+		*stime = msq->q_stime;
+		*rtime = msq->q_rtime;
 	}
 	spin_unlock(&perm->lock);
 	return live;

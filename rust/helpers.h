@@ -75,7 +75,8 @@ u32 gpid_current_euid(void);
 bool gpid_current_in_group(u32 gid);
 struct kretprobe *gpid_kretprobe_of(struct kretprobe_instance *ri);
 int gpid_ipc_perm_id(const struct kern_ipc_perm *perm);
-bool gpid_msq_parties(struct kern_ipc_perm *perm, struct pid **lspid, struct pid **lrpid);
+bool gpid_msq_record(struct kern_ipc_perm *perm, struct pid **lspid, struct pid **lrpid,
+		     s64 *stime, s64 *rtime);
 bool gpid_msq_last_receiver_is(const struct kern_ipc_perm *perm, const struct pid *pid);
 struct kern_ipc_perm *gpid_msq_next(struct ipc_namespace *ns, int *idx);
 bool gpid_ipc_ns_has_msq(const struct ipc_namespace *ns);

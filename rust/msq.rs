@@ -17,9 +17,10 @@
 //!   for an exiting non-leader thread that some queue of its IPC namespace still names as last
 //!   receiver, the thread group it belonged to.
 //! - Queues older than the module report `GPID_MSQ_UNKNOWN` on each side until that side's
-//!   next operation: nothing gpid did not see happen is presented as a fact. At load the queues
-//!   of every IPC namespace are listed; if there are any, kretprobes on `ksys_msgsnd` and
-//!   `ksys_msgrcv` watch for their next operations, and are removed once no side is unknown.
+//!   next operation: nothing that happened before gpid was there is presented as a fact. At
+//!   load the kernel's record of every queue of every IPC namespace is kept (the pids counted,
+//!   so their addresses stay unique); a side is known from the moment its record differs, in
+//!   party or in time, from what was kept. No operation is probed for that either.
 //!
 //! Notes are keyed by (IPC namespace, msqid). A msqid carries a sequence number, so a queue
 //! removed and re-created does not reuse it; a kretprobe on `freeque` (`IPC_RMID` and IPC
@@ -29,10 +30,9 @@ use crate::{
     gpid_core::ipcperm,
     gpids::Gpids,
     kernel_ext::{
-        deferred::{DeferredHandler, DeferredWork},
         ipc::{
-            current_euid, current_in_group, current_msq_parties, current_msq_perm, current_msqids,
-            current_msqs_received_by, for_each_msq_everywhere, perm_id, IpcNsKey, MSG_COPY,
+            current_euid, current_in_group, current_msq_perm, current_msq_record, current_msqids,
+            current_msqs_received_by, for_each_msq_everywhere, perm_id, IpcNsKey, MsqRecord,
         },
         kretprobes::{KretprobeHandler, KretprobeRegistration, Regs},
         pid::{Pid, PidType},
@@ -45,17 +45,17 @@ use crate::{
 };
 use core::{
     pin::Pin,
-    sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
 };
 use kernel::{
     alloc::{
         flags::{GFP_ATOMIC, GFP_KERNEL},
         Flags, KBox, KVec,
     },
-    c_str, new_mutex, new_spinlock,
+    c_str, new_spinlock,
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
-    sync::{Arc, Mutex, SpinLock},
+    sync::{Arc, SpinLock},
     types::ARef,
 };
 
@@ -76,25 +76,45 @@ struct Handoff {
     group: ARef<Pid>,
 }
 
+/// One side of a queue older than the module, as the kernel's record stood at load.
+struct AtLoad {
+    /// Counted, so that no other `struct pid` can take its address while this is kept.
+    party: Option<ARef<Pid>>,
+    time: i64,
+}
+
+impl AtLoad {
+    /// Whether `party` and `time`, the side's record now, show an operation since load. An
+    /// operation by the same party within the same second as the load does not show.
+    fn changed(&self, party: Option<&ARef<Pid>>, time: i64) -> bool {
+        let addr = |p: Option<&ARef<Pid>>| p.map_or(core::ptr::null(), |p| &**p as *const Pid);
+        addr(self.party.as_ref()) != addr(party) || self.time != time
+    }
+}
+
 /// What gpid knows about one queue beyond the kernel's record.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct Note {
-    /// Older than the module, no send seen since.
-    unknown_sender: bool,
-    /// Older than the module, no receive seen since.
-    unknown_receiver: bool,
+    /// Older than the module, and no send shows since: the sender side at load.
+    older_sender: Option<AtLoad>,
+    /// Older than the module, and no receive shows since: the receiver side at load.
+    older_receiver: Option<AtLoad>,
     /// Set when a thread the queue names as last receiver exits.
     handoff: Option<Handoff>,
 }
 
 impl Note {
-    fn unknown_sides(&self) -> usize {
-        usize::from(self.unknown_sender) + usize::from(self.unknown_receiver)
-    }
-
     fn is_empty(&self) -> bool {
-        self.unknown_sides() == 0 && self.handoff.is_none()
+        self.older_sender.is_none() && self.older_receiver.is_none() && self.handoff.is_none()
     }
+}
+
+/// A queue's sides as gpid reports them: unknown, or the kernel's record (plus the hand-off
+/// note that goes with it).
+struct Settled {
+    unknown_sender: bool,
+    unknown_receiver: bool,
+    handoff: Option<Handoff>,
 }
 
 type Key = (IpcNsKey, i32);
@@ -104,8 +124,8 @@ type Key = (IpcNsKey, i32);
 struct MsqStats {
     /// Queues that existed when the module was loaded.
     older_queues: AtomicU64,
-    /// Operations seen on their unknown sides.
-    older_ops: AtomicU64,
+    /// Their sides found operated since (when read).
+    older_sides_known: AtomicU64,
     /// Queue removals seen (`freeque`).
     removed: AtomicU64,
     /// Exiting threads whose IPC namespace's queues were searched for their pid.
@@ -123,8 +143,6 @@ pub(crate) struct MsqState {
     /// may free a namespace).
     #[pin]
     notes: SpinLock<RBTree<Key, Note>>,
-    /// How many sides the notes hold as unknown: written under the `notes` lock, read without.
-    unknown_sides: AtomicUsize,
     /// A hand-off note could not be stored, so a dead receiver without one may be a thread.
     lost_handoff: AtomicBool,
     stats: MsqStats,
@@ -133,84 +151,70 @@ pub(crate) struct MsqState {
 impl MsqState {
     /// Applies `update` to `key`'s note, made from the default when there is none; `update`
     /// returns what it replaced, released here after the lock.
-    fn upsert(&self, key: Key, gfp: Flags, update: impl Fn(&mut Note) -> Option<Handoff>) -> Result {
+    fn upsert<T>(&self, key: Key, gfp: Flags, update: impl Fn(&mut Note) -> T) -> Result {
         let mut fresh = Note::default();
         update(&mut fresh);
-        let fresh_unknown = fresh.unknown_sides();
         // Allocated before the lock; unused when the note exists.
         let node = RBTreeNode::new(key, fresh, gfp)?;
         let (spare, replaced) = {
             let mut notes = self.notes.lock();
             match notes.get_mut(&key) {
-                Some(note) => {
-                    let before = note.unknown_sides();
-                    let replaced = update(note);
-                    self.unknown_sides.fetch_add(note.unknown_sides(), Ordering::Relaxed);
-                    self.unknown_sides.fetch_sub(before, Ordering::Relaxed);
-                    (Some(node), replaced)
-                }
-                None => {
-                    self.unknown_sides.fetch_add(fresh_unknown, Ordering::Relaxed);
-                    (notes.insert(node), None)
-                }
+                Some(note) => (Some(node), Some(update(note))),
+                None => (notes.insert(node), None),
             }
         };
         drop((spare, replaced));
         Ok(())
     }
 
-    /// A `side` operation on `key` completed: that side is no longer unknown. Returns whether
-    /// it was the last unknown side of all.
-    fn observed(&self, key: Key, sender_side: bool) -> bool {
-        if self.unknown_sides.load(Ordering::Relaxed) == 0 {
-            return false;
-        }
-        let (emptied, last) = {
+    /// What the kernel's `record` of `key` shows: a side older than the module stays unknown
+    /// until its record changes, and from then on is known for good.
+    fn settle(&self, key: Key, record: &MsqRecord) -> Settled {
+        let mut known: [Option<AtLoad>; 2] = [None, None];
+        let (settled, emptied) = {
             let mut notes = self.notes.lock();
             let Some(note) = notes.get_mut(&key) else {
-                return false;
+                return Settled { unknown_sender: false, unknown_receiver: false, handoff: None };
             };
-            let flag = if sender_side { &mut note.unknown_sender } else { &mut note.unknown_receiver };
-            if !core::mem::replace(flag, false) {
-                return false;
+            let sides = [
+                (&mut note.older_sender, record.sender.as_ref(), record.send_time),
+                (&mut note.older_receiver, record.receiver.as_ref(), record.receive_time),
+            ];
+            for ((side, party, time), slot) in sides.into_iter().zip(known.iter_mut()) {
+                if side.as_ref().is_some_and(|at_load| at_load.changed(party, time)) {
+                    *slot = side.take();
+                    self.stats.older_sides_known.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            self.stats.older_ops.fetch_add(1, Ordering::Relaxed);
-            let empty = note.is_empty();
-            let left = self.unknown_sides.fetch_sub(1, Ordering::Relaxed) - 1;
-            (if empty { notes.remove(&key) } else { None }, left == 0)
+            let settled = Settled {
+                unknown_sender: note.older_sender.is_some(),
+                unknown_receiver: note.older_receiver.is_some(),
+                handoff: note.handoff.clone(),
+            };
+            let emptied = if note.is_empty() { notes.remove(&key) } else { None };
+            (settled, emptied)
         };
-        drop(emptied);
-        last
+        drop((known, emptied));
+        settled
     }
 
-    /// The queue `key` is gone. Returns whether that left no side unknown.
-    fn forget(&self, key: Key) -> bool {
+    /// The queue `key` is gone.
+    fn forget(&self, key: Key) {
         self.stats.removed.fetch_add(1, Ordering::Relaxed);
-        let (old, last) = {
-            let mut notes = self.notes.lock();
-            let old = notes.remove(&key);
-            let n = old.as_ref().map_or(0, Note::unknown_sides);
-            let last = n > 0 && self.unknown_sides.fetch_sub(n, Ordering::Relaxed) == n;
-            (old, last)
-        };
+        let old = self.notes.lock().remove(&key);
         drop(old);
-        last
     }
 
-    fn note(&self, key: Key) -> Note {
-        self.notes.lock().get(&key).cloned().unwrap_or_default()
-    }
-
-    /// The thread group of `pid`, the kernel's last receiver of the queue whose note is `note`:
+    /// The thread group of `pid`, the kernel's last receiver, with the queue's hand-off note:
     /// `pid` is a thread group on every path but the hand-off, which records the thread.
-    fn receiver_group(&self, pid: ARef<Pid>, note: &Note) -> Party {
+    fn receiver_group(&self, pid: ARef<Pid>, handoff: Option<&Handoff>) -> Party {
         {
             let rcu = rcu::read_lock();
             if let Some(group) = pid.task_pid(PidType::Tgid, &rcu) {
                 return Party::Known(group);
             }
         }
-        match &note.handoff {
+        match handoff {
             Some(h) if core::ptr::eq(&*h.thread, &*pid) => Party::Known(h.group.clone()),
             // A dead pid without a note is a thread group that is gone, unless a note was lost.
             _ if self.lost_handoff.load(Ordering::Relaxed) => Party::Unknown,
@@ -219,61 +223,8 @@ impl MsqState {
     }
 }
 
-/// What the probes share: the notes, and the work that removes the operation probes.
-#[derive(Clone)]
-struct Hooks {
-    state: Arc<MsqState>,
-    disarm: Arc<DeferredWork<Disarm>>,
-}
-
-impl Hooks {
-    fn observed(&self, key: Key, sender_side: bool) {
-        if self.state.observed(key, sender_side) {
-            self.disarm.kick();
-        }
-    }
-}
-
-/// `ksys_msgsnd(msqid, ...)`, watched while older queues have unknown sides.
-struct SendHook(Hooks);
-
-impl KretprobeHandler for SendHook {
-    type Data = i32;
-
-    fn entry(regs: &Regs) -> Option<i32> {
-        Some(regs.arg(0) as i32)
-    }
-
-    fn ret(&self, msqid: i32, regs: &Regs) {
-        if regs.ret() == 0 {
-            self.0.observed((IpcNsKey::current(), msqid), true);
-        }
-    }
-}
-
-/// `ksys_msgrcv(msqid, ..., msgflg)`, watched while older queues have unknown sides.
-struct ReceiveHook(Hooks);
-
-impl KretprobeHandler for ReceiveHook {
-    type Data = i32;
-
-    fn entry(regs: &Regs) -> Option<i32> {
-        // MSG_COPY peeks without receiving: the kernel does not update msg_lrpid for it.
-        (regs.arg(4) & u64::from(MSG_COPY) == 0).then_some(regs.arg(0) as i32)
-    }
-
-    fn ret(&self, msqid: i32, regs: &Regs) {
-        // Without MSG_COPY the only EFAULT comes from copying the message out, after the
-        // kernel took it off the queue and recorded the receiver: it counts as a receive.
-        let ret = regs.ret();
-        if ret >= 0 || ret == -i64::from(kernel::bindings::EFAULT) {
-            self.0.observed((IpcNsKey::current(), msqid), false);
-        }
-    }
-}
-
 /// `freeque(ns, ipcp)`: the queue is gone (IPC_RMID or namespace teardown).
-struct FreeHook(Hooks);
+struct FreeHook(Arc<MsqState>);
 
 impl KretprobeHandler for FreeHook {
     type Data = (u64, i32);
@@ -283,9 +234,7 @@ impl KretprobeHandler for FreeHook {
     }
 
     fn ret(&self, (ns, id): (u64, i32), _regs: &Regs) {
-        if self.0.state.forget((IpcNsKey::from_raw(ns), id)) {
-            self.0.disarm.kick();
-        }
+        self.0.forget((IpcNsKey::from_raw(ns), id));
     }
 }
 
@@ -322,52 +271,17 @@ impl TaskExitHandler for ExitScan {
     }
 }
 
-/// How many calls of one probed function may be in flight at once (blocked msgrcv callers
-/// count); beyond that a call is missed, and a side it would have made known stays unknown.
-const MAX_ACTIVE: i32 = 256;
-
-type Probe<H> = Pin<KBox<KretprobeRegistration<H>>>;
-
-/// The operation probes, present while older queues have unknown sides.
-#[pin_data]
-struct OpProbes {
-    #[pin]
-    slot: Mutex<Option<(Probe<SendHook>, Probe<ReceiveHook>)>>,
-}
-
-/// Removes the operation probes once no side is unknown (unregistering sleeps, and the last
-/// unknown side becomes known in a probe).
-struct Disarm {
-    state: Arc<MsqState>,
-    ops: Arc<OpProbes>,
-}
-
-impl DeferredHandler for Disarm {
-    fn run(&self) {
-        let mut slot = self.ops.slot.lock();
-        if self.state.unknown_sides.load(Ordering::Relaxed) == 0 {
-            // Unregistered under the mutex, which `Msq::drop` takes: the probes' references to
-            // this work are gone before the module's teardown can drop the last one.
-            drop(slot.take());
-        }
-    }
-}
+/// How many `freeque` calls may be in flight at once; beyond that one is missed and its
+/// notes stay until unload.
+const MAX_ACTIVE: i32 = 64;
 
 /// The probes and the notes.
 pub(crate) struct Msq {
     /// `None` without the `sched_process_exit` tracepoint: then no hand-off note is ever
     /// kept, and a dead receiver reads as unknown (`lost_handoff`).
     _exit: Option<TaskExitProbe<ExitScan>>,
-    _free: Probe<FreeHook>,
-    /// Its probes hold `Hooks`, whose `Disarm` holds it back: `drop` breaks the cycle.
-    ops: Arc<OpProbes>,
+    _free: Pin<KBox<KretprobeRegistration<FreeHook>>>,
     state: Arc<MsqState>,
-}
-
-impl Drop for Msq {
-    fn drop(&mut self) {
-        drop(self.ops.slot.lock().take());
-    }
 }
 
 impl Msq {
@@ -375,16 +289,12 @@ impl Msq {
         let state = Arc::pin_init(
             pin_init!(MsqState {
                 notes <- new_spinlock!(RBTree::new(), "gpid_msq_notes"),
-                unknown_sides: AtomicUsize::new(0),
                 lost_handoff: AtomicBool::new(false),
                 stats: MsqStats::default(),
             }),
             GFP_KERNEL,
         )?;
-        let ops = Arc::pin_init(pin_init!(OpProbes { slot <- new_mutex!(None, "gpid_msq_ops") }), GFP_KERNEL)?;
-        let disarm = DeferredWork::new(Disarm { state: state.clone(), ops: ops.clone() })?;
-        let hooks = Hooks { state: state.clone(), disarm };
-        let free = KretprobeRegistration::new(c_str!("freeque"), MAX_ACTIVE, FreeHook(hooks.clone()))?;
+        let free = KretprobeRegistration::new(c_str!("freeque"), MAX_ACTIVE, FreeHook(state.clone()))?;
         let exit = match TaskExitProbe::new(ExitScan(state.clone())) {
             Ok(probe) => Some(probe),
             Err(e) if e == ENOENT => {
@@ -393,38 +303,31 @@ impl Msq {
             }
             Err(e) => return Err(e),
         };
-        // From here on, dropping `this` unregisters everything.
-        let this = Self { _exit: exit, _free: free, ops, state };
-        // Operations are watched before the queues are listed: one in between is not seen,
-        // and its side stays unknown until the next.
-        let send = KretprobeRegistration::new(c_str!("ksys_msgsnd"), MAX_ACTIVE, SendHook(hooks.clone()))?;
-        let receive = KretprobeRegistration::new(c_str!("ksys_msgrcv"), MAX_ACTIVE, ReceiveHook(hooks))?;
-        *this.ops.slot.lock() = Some((send, receive));
+        let this = Self { _exit: exit, _free: free, state };
         this.note_older_queues()?;
-        if this.state.unknown_sides.load(Ordering::Relaxed) == 0 {
-            drop(this.ops.slot.lock().take());
-        }
         Ok(this)
     }
 
-    /// Marks both sides of every existing queue unknown.
+    /// Keeps the kernel's record of every existing queue: both its sides are unknown until
+    /// the record changes.
     fn note_older_queues(&self) -> Result {
-        let mut older: KVec<Key> = KVec::new();
+        let mut older: KVec<(Key, MsqRecord)> = KVec::new();
         let mut listed = Ok(());
-        for_each_msq_everywhere(|ns, msqid| {
+        for_each_msq_everywhere(|ns, msqid, record| {
             if listed.is_ok() {
-                listed = older.push((ns, msqid), GFP_ATOMIC).map_err(Error::from);
+                listed = older.push(((ns, msqid), record), GFP_ATOMIC).map_err(Error::from);
             }
         })?;
         listed?;
-        for &key in older.iter() {
+        self.state.stats.older_queues.store(older.len() as u64, Ordering::Relaxed);
+        for (key, record) in older.into_iter() {
+            let (sender, receiver) = (record.sender, record.receiver);
             self.state.upsert(key, GFP_KERNEL, |note| {
-                note.unknown_sender = true;
-                note.unknown_receiver = true;
-                None
+                note.older_sender = Some(AtLoad { party: sender.clone(), time: record.send_time });
+                note.older_receiver =
+                    Some(AtLoad { party: receiver.clone(), time: record.receive_time });
             })?;
         }
-        self.state.stats.older_queues.store(older.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -436,17 +339,17 @@ impl Msq {
         if !ipcperm::allowed(&perm, ipcperm::READ, current_euid(), current_in_group, cap) {
             return Err(EACCES);
         }
-        let (sender, receiver) = current_msq_parties(msqid).ok_or(EINVAL)?;
-        let note = self.state.note((IpcNsKey::current(), msqid));
-        let sender = match sender {
-            _ if note.unknown_sender => Party::Unknown,
+        let record = current_msq_record(msqid).ok_or(EINVAL)?;
+        let settled = self.state.settle((IpcNsKey::current(), msqid), &record);
+        let sender = match record.sender {
+            _ if settled.unknown_sender => Party::Unknown,
             None => Party::None,
             Some(pid) => Party::Known(pid),
         };
-        let receiver = match receiver {
-            _ if note.unknown_receiver => Party::Unknown,
+        let receiver = match record.receiver {
+            _ if settled.unknown_receiver => Party::Unknown,
             None => Party::None,
-            Some(pid) => self.state.receiver_group(pid, &note),
+            Some(pid) => self.state.receiver_group(pid, settled.handoff.as_ref()),
         };
         Ok((sender, receiver))
     }
@@ -476,14 +379,12 @@ impl Msq {
         Ok(())
     }
 
-    pub(crate) fn stats(&self) -> [(&'static str, u64); 8] {
+    pub(crate) fn stats(&self) -> [(&'static str, u64); 6] {
         let s = &self.state.stats;
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         [
             ("older_queues", l(&s.older_queues)),
-            ("unknown_sides", self.state.unknown_sides.load(Ordering::Relaxed) as u64),
-            ("watching", u64::from(self.ops.slot.lock().is_some())),
-            ("older_ops", l(&s.older_ops)),
+            ("older_sides_known", l(&s.older_sides_known)),
             ("removed", l(&s.removed)),
             ("exit_scans", l(&s.exit_scans)),
             ("handoffs", l(&s.handoffs)),

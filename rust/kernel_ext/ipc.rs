@@ -65,13 +65,42 @@ pub(crate) fn current_msq_perm(msqid: i32) -> Option<(IpcPerm, bool)> {
     Some((perm, owner_cap))
 }
 
-/// The last sender and receiver of a message queue, `None` for "no such operation yet".
-pub(crate) type LastParties = (Option<ARef<Pid>>, Option<ARef<Pid>>);
+/// The kernel's record of a message queue's last operations, what `msgctl(IPC_STAT)` reads.
+pub(crate) struct MsqRecord {
+    /// The last sender (a thread group), `None` for none yet.
+    pub(crate) sender: Option<ARef<Pid>>,
+    /// The last receiver (a thread group, or the receiving thread after a direct hand-off).
+    pub(crate) receiver: Option<ARef<Pid>>,
+    /// When the last send and receive happened (wall clock, seconds).
+    pub(crate) send_time: i64,
+    pub(crate) receive_time: i64,
+}
 
-/// Counted references to the last sender and receiver the kernel recorded for the message
-/// queue `msqid` of the caller's IPC namespace, as `msgctl(IPC_STAT)` reads them (`None` for
-/// "no such operation yet"), or `None` when there is no such live queue.
-pub(crate) fn current_msq_parties(msqid: i32) -> Option<LastParties> {
+/// `perm`'s queue's record, or `None` when it has been removed. Does not sleep.
+///
+/// # Safety
+///
+/// `perm` is a message queue's, valid for the duration of the call (RCU held).
+unsafe fn record_of(perm: *mut bindings::kern_ipc_perm) -> Option<MsqRecord> {
+    let (mut sender, mut receiver) = (core::ptr::null_mut(), core::ptr::null_mut());
+    let (mut send_time, mut receive_time) = (0, 0);
+    // SAFETY: `perm` is valid (the caller's contract); the out pointers are valid.
+    let live = unsafe {
+        bindings::gpid_msq_record(perm, &mut sender, &mut receiver, &mut send_time, &mut receive_time)
+    };
+    // SAFETY: `gpid_msq_record` gave us a reference to each non-NULL pid.
+    let own = |p: *mut bindings::pid| NonNull::new(p).map(|p| unsafe { ARef::from_raw(p.cast()) });
+    live.then(|| MsqRecord {
+        sender: own(sender),
+        receiver: own(receiver),
+        send_time,
+        receive_time,
+    })
+}
+
+/// The record of the message queue `msqid` of the caller's IPC namespace, or `None` when there
+/// is no such live queue.
+pub(crate) fn current_msq_record(msqid: i32) -> Option<MsqRecord> {
     let ns = IpcNsKey::current().0 as *mut bindings::ipc_namespace;
     let _rcu = rcu::read_lock();
     // SAFETY: `ns` is the caller's live IPC namespace; RCU is held as the lookup requires.
@@ -79,14 +108,8 @@ pub(crate) fn current_msq_parties(msqid: i32) -> Option<LastParties> {
     if perm.is_null() {
         return None;
     }
-    let (mut sender, mut receiver) = (core::ptr::null_mut(), core::ptr::null_mut());
-    // SAFETY: `perm` is a message queue's and stays valid under RCU; the out pointers are valid.
-    if !unsafe { bindings::gpid_msq_parties(perm, &mut sender, &mut receiver) } {
-        return None;
-    }
-    // SAFETY: `gpid_msq_parties` gave us a reference to each non-NULL pid.
-    let own = |p: *mut bindings::pid| NonNull::new(p).map(|p| unsafe { ARef::from_raw(p.cast()) });
-    Some((own(sender), own(receiver)))
+    // SAFETY: `perm` is a message queue's and stays valid under RCU.
+    unsafe { record_of(perm) }
 }
 
 /// Calls `f` with each live message queue of `ns`.
@@ -150,27 +173,30 @@ pub(crate) fn current_msqs_received_by(pid: &Pid, mut f: impl FnMut(i32)) {
     };
 }
 
-/// Calls `f(ns, msqid)` for every live message queue of every IPC namespace. `f` runs in atomic
-/// context (RCU held). Sleeps between namespaces.
-pub(crate) fn for_each_msq_everywhere(mut f: impl FnMut(IpcNsKey, i32)) -> Result {
-    let mut f: &mut dyn FnMut(IpcNsKey, i32) = &mut f;
+/// Calls `f(ns, msqid, record)` for every live message queue of every IPC namespace. `f` runs
+/// in atomic context (RCU held). Sleeps between namespaces.
+pub(crate) fn for_each_msq_everywhere(mut f: impl FnMut(IpcNsKey, i32, MsqRecord)) -> Result {
+    let mut f: &mut dyn FnMut(IpcNsKey, i32, MsqRecord) = &mut f;
     /// # Safety
     ///
     /// `ns` is live under the RCU read lock the caller holds; `arg` is the `&mut dyn FnMut`
     /// passed to `gpid_for_each_ipc_ns` below.
     unsafe extern "C" fn visit(ns: *mut bindings::ipc_namespace, arg: *mut c_void) {
         // SAFETY: see above.
-        let f = unsafe { &mut *(arg as *mut &mut dyn FnMut(IpcNsKey, i32)) };
+        let f = unsafe { &mut *(arg as *mut &mut dyn FnMut(IpcNsKey, i32, MsqRecord)) };
         let rcu = rcu::read_lock();
-        // SAFETY: `ns` is live under RCU; `perm` is valid under RCU.
-        unsafe { each_msq(ns, &rcu, |perm| f(IpcNsKey(ns as usize), bindings::gpid_ipc_perm_id(perm))) };
+        // SAFETY: `ns` is live under RCU; `perm` is a message queue's, valid under RCU.
+        unsafe {
+            each_msq(ns, &rcu, |perm| {
+                if let Some(record) = record_of(perm) {
+                    f(IpcNsKey(ns as usize), bindings::gpid_ipc_perm_id(perm), record);
+                }
+            })
+        };
     }
     // SAFETY: `visit` has the callback's prototype; `f` outlives the call.
     to_result(unsafe { bindings::gpid_for_each_ipc_ns(Some(visit), &mut f as *mut _ as *mut c_void) })
 }
-
-/// `MSG_COPY` (msgrcv flag).
-pub(crate) const MSG_COPY: u32 = bindings::MSG_COPY;
 
 /// The `id` of a `struct kern_ipc_perm *` seen as a probed function's argument (NMI-safe:
 /// one load).

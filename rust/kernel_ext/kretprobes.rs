@@ -35,11 +35,6 @@ impl Regs {
         };
         raw as u64
     }
-
-    /// The return value (at return).
-    pub(crate) fn ret(&self) -> i64 {
-        self.0.ax as i64
-    }
 }
 
 /// What a kretprobe does.
