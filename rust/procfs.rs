@@ -112,27 +112,38 @@ impl ProcShow for Robust {
     }
 }
 
-/// `/proc/gpid/msq`: counters, then one line per tracked queue of the reader's IPC namespace
-/// that the reader may read: `msqid`, then state/pid/gpid of the last sender and receiver,
-/// with the ioctl's visibility rules (state 0 unknown, 1 none, 2 a party).
+/// `/proc/gpid/msq`: counters, then one line per queue of the reader's IPC namespace that the
+/// reader may read: `msqid`, then state/pid/gpid of the last sender and receiver, with the
+/// ioctl's visibility rules (state 0 unknown, 1 none, 2 a party). The rows are read first, so
+/// the counters include what reading them found.
 struct Msq;
 
 impl ProcShow for Msq {
     type Data = Gpids;
 
     fn show(m: &SeqFile, gpids: &Gpids) -> Result {
-        for (name, value) in gpids.msq.stats() {
-            seq_print!(m, "# {} {}\n", name, value);
-        }
-        seq_print!(m, "msqid sender_state sender_pid sender_gpid receiver_state receiver_pid receiver_gpid\n");
+        type Side = (u32, i32, u32);
+        let mut rows: KVec<(i32, Side, Side)> = KVec::new();
+        let mut pushed = Ok(());
         Current::with(|current| {
             let viewer = current.pid_ns();
             gpids.msq.for_each_readable(|msqid, sender, receiver| {
                 let s = crate::msq::describe(gpids, viewer, sender).unwrap_or((0, 0, 0));
                 let r = crate::msq::describe(gpids, viewer, receiver).unwrap_or((0, 0, 0));
-                seq_print!(m, "{} {} {} {} {} {} {}\n", msqid, s.0, s.1, s.2, r.0, r.1, r.2);
+                if pushed.is_ok() {
+                    pushed = rows.push((msqid, s, r), GFP_KERNEL);
+                }
             })
-        })
+        })?;
+        pushed?;
+        for (name, value) in gpids.msq.stats() {
+            seq_print!(m, "# {} {}\n", name, value);
+        }
+        seq_print!(m, "msqid sender_state sender_pid sender_gpid receiver_state receiver_pid receiver_gpid\n");
+        for (msqid, s, r) in rows.iter() {
+            seq_print!(m, "{} {} {} {} {} {} {}\n", msqid, s.0, s.1, s.2, r.0, r.1, r.2);
+        }
+        Ok(())
     }
 }
 
