@@ -1,15 +1,13 @@
 //! Peer identities (`GPID_FEATURE_PEERCRED`): the ioctls next to the stock socket options, and
 //! what the module costs unix-socket traffic that carries `SCM_CREDENTIALS`.
 
-use super::{calibrate, median, round, row, Timer, ROUNDS};
+use super::{calibrate, round, row, typical, Timer, ROUNDS};
 use gpid::Device;
-use std::ffi::CString;
 use std::io;
 use std::thread::JoinHandle;
 
 const SO_PASSPIDFD: libc::c_int = 76;
 const SCM_PIDFD: libc::c_int = 4;
-const MODULE_PATH: &str = "/lib/modules/gpid.ko";
 
 fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
@@ -162,30 +160,6 @@ fn echo(fd: libc::c_int, dev: Option<Device>) {
     unsafe { libc::close(fd) };
 }
 
-/// Lets the asynchronous work of a module load or unload (devtmpfs, RCU) finish first.
-pub(super) fn settle() {
-    std::thread::sleep(std::time::Duration::from_millis(50));
-}
-
-pub(super) fn unload() -> io::Result<()> {
-    let name = CString::new("gpid").map_err(io::Error::other)?;
-    // SAFETY: `name` is NUL-terminated.
-    check(unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) } as i32)
-        .map(drop)
-}
-
-pub(super) fn load() -> io::Result<()> {
-    let file = std::fs::File::open(MODULE_PATH)?;
-    let params = CString::new("").map_err(io::Error::other)?;
-    use std::os::fd::AsRawFd;
-    // SAFETY: `file` is open and `params` NUL-terminated.
-    check(
-        unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) }
-            as i32,
-    )
-    .map(drop)
-}
-
 /// The rows of this feature. Takes the device by value: the last row unloads and reloads the
 /// module, which needs every `/dev/gpid` of this process closed (the module is left loaded).
 pub(super) fn rows(t: &Timer, dev: Device, check_ok: &mut impl FnMut(&str, bool)) {
@@ -257,13 +231,11 @@ pub(super) fn rows(t: &Timer, dev: Device, check_ok: &mut impl FnMut(&str, bool)
         let (mut stock, mut loaded) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             loaded.push(round(&mut op, iters));
-            unload()?;
-            settle();
+            super::module::unload()?;
             stock.push(round(&mut op, iters));
-            load()?;
-            settle();
+            super::module::load()?;
         }
-        Ok((median(stock), median(loaded)))
+        Ok((typical(stock), typical(loaded)))
     });
     match r {
         Ok((s, l)) => row(
