@@ -7,6 +7,7 @@
 #   make check               host tests, then the selftests in the guest
 #   make check KERNEL=debug  the same on the KASAN + lockdep + kmemleak kernel
 #   make bench               benchmarks in the guest, ratios against the stock kernel
+#                            (ARGS='--only msq': one table)
 #   make module              build gpid.ko only (against the cached kernel)
 #   make shell               an interactive guest with gpid loaded
 
@@ -28,7 +29,7 @@ demo:
 	scripts/vm run --kernel $(KERNEL) -- /usr/bin/gpid-demo
 
 bench:
-	scripts/bench
+	scripts/bench $(ARGS)
 
 shell:
 	scripts/vm shell --kernel $(KERNEL)
