@@ -50,7 +50,7 @@ use core::{
 use kernel::{
     alloc::{
         flags::{GFP_ATOMIC, GFP_KERNEL},
-        Flags, KBox, KVec,
+        Flags, KBox, KVVec,
     },
     c_str, new_spinlock,
     prelude::*,
@@ -311,14 +311,27 @@ impl Msq {
     /// Keeps the kernel's record of every existing queue: both its sides are unknown until
     /// the record changes.
     fn note_older_queues(&self) -> Result {
-        let mut older: KVec<(Key, MsqRecord)> = KVec::new();
-        let mut listed = Ok(());
-        for_each_msq_everywhere(|ns, msqid, record| {
-            if listed.is_ok() {
-                listed = older.push(((ns, msqid), record), GFP_ATOMIC).map_err(Error::from);
+        // The walk runs under RCU, where nothing large can be allocated: count, reserve
+        // (vmalloc if need be), then fill; again if queues were created in between.
+        let mut older: KVVec<(Key, MsqRecord)> = KVVec::new();
+        loop {
+            let mut count = 0usize;
+            for_each_msq_everywhere(|_, _, _| count += 1)?;
+            older.reserve(count.saturating_add(16), GFP_KERNEL)?;
+            let mut overflow = false;
+            for_each_msq_everywhere(|ns, msqid, record| {
+                if older.len() < older.capacity() {
+                    // Within capacity: `push` does not allocate.
+                    overflow |= older.push(((ns, msqid), record), GFP_ATOMIC).is_err();
+                } else {
+                    overflow = true;
+                }
+            })?;
+            if !overflow {
+                break;
             }
-        })?;
-        listed?;
+            older = KVVec::new();
+        }
         self.state.stats.older_queues.store(older.len() as u64, Ordering::Relaxed);
         for (key, record) in older.into_iter() {
             let (sender, receiver) = (record.sender, record.receiver);

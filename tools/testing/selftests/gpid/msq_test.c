@@ -1018,6 +1018,51 @@ TEST_F(msq, same_party_after_load)
 	expect_counters(_metadata, 1, 2, 0, 0);
 }
 
+/* One counter from the head of /proc/gpid/msq, read as the test process; -1 if absent. */
+static long long msq_counter(const char *name)
+{
+	char buf[4096], want[64], *at;
+
+	if (gpid_read_file("/proc/gpid/msq", buf, sizeof(buf)) <= 0)
+		return -1;
+	snprintf(want, sizeof(want), "# %s ", name);
+	at = strstr(buf, want);
+	return at ? atoll(at + strlen(want)) : -1;
+}
+
+/*
+ * Thousands of queues older than the module: the load-time walk, which runs under RCU where
+ * nothing large can be allocated, counts them first and keeps every one; removing them all
+ * drops every note.
+ */
+TEST_F_TIMEOUT(msq, many_older_queues, 120)
+{
+	enum { N = 3000 };
+	const __u32 U = GPID_MSQ_UNKNOWN;
+	static int ids[N];
+	int made = 0;
+
+	ASSERT_EQ(0, gpid_unload_module_wait());
+	for (; made < N; made++) {
+		ids[made] = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+		if (ids[made] < 0)
+			break;
+	}
+	EXPECT_EQ(N, made) TH_LOG("msgget: %s", strerror(errno));
+	if (made > 0)
+		EXPECT_EQ(0, mq_snd(NULL, ids[made - 1], 1, "last", 0));
+	ASSERT_EQ(0, gpid_reload_module(""));
+	EXPECT_EQ(made, msq_counter("older_queues"));
+	for (int i = 0; i < made; i += made / 7 + 1)
+		expect_msq(_metadata, NULL, ids[i], U, 0, 0, U, 0, 0, "older queue");
+	if (made > 0)
+		expect_msq(_metadata, NULL, ids[made - 1], U, 0, 0, U, 0, 0, "older queue, used");
+	for (int i = 0; i < made; i++)
+		EXPECT_EQ(0, mq_rmid(ids[i]));
+	EXPECT_EQ(made, msq_counter("removed"));
+	EXPECT_EQ(0, msq_counter("dropped"));
+}
+
 /* Receives with MSG_COPY and failed operations record nothing, as the stock kernel does. */
 TEST_F(msq, msg_copy_and_failed_operations)
 {
