@@ -292,10 +292,27 @@ bool gpid_msq_record(struct kern_ipc_perm *perm, struct pid **lspid, struct pid 
 	return live;
 }
 
-/* Whether @pid is @perm's last receiver: one racy load, for a scan the caller rechecks. */
-bool gpid_msq_last_receiver_is(const struct kern_ipc_perm *perm, const struct pid *pid)
+/*
+ * Whether @pid is @perm's last receiver. With @lock, under the queue lock, which is then kept
+ * when the answer is yes (and the queue not removed): gpid_msq_unlock() releases it.
+ * Without, one racy load. RCU held.
+ */
+bool gpid_msq_last_receiver_is(struct kern_ipc_perm *perm, const struct pid *pid, bool lock)
 {
-	return READ_ONCE(container_of(perm, struct msg_queue, q_perm)->q_lrpid) == pid;
+	struct msg_queue *msq = container_of(perm, struct msg_queue, q_perm);
+
+	if (!lock)
+		return READ_ONCE(msq->q_lrpid) == pid;
+	spin_lock(&perm->lock);
+	if (!perm->deleted && msq->q_lrpid == pid)
+		return true;
+	spin_unlock(&perm->lock);
+	return false;
+}
+
+void gpid_msq_unlock(struct kern_ipc_perm *perm)
+{
+	spin_unlock(&perm->lock);
 }
 
 /* The live queue of @ns at index *@idx or the next one up (updating *@idx), or NULL. RCU held. */

@@ -77,7 +77,8 @@ struct kretprobe *gpid_kretprobe_of(struct kretprobe_instance *ri);
 int gpid_ipc_perm_id(const struct kern_ipc_perm *perm);
 bool gpid_msq_record(struct kern_ipc_perm *perm, struct pid **lspid, struct pid **lrpid,
 		     s64 *stime, s64 *rtime);
-bool gpid_msq_last_receiver_is(const struct kern_ipc_perm *perm, const struct pid *pid);
+bool gpid_msq_last_receiver_is(struct kern_ipc_perm *perm, const struct pid *pid, bool lock);
+void gpid_msq_unlock(struct kern_ipc_perm *perm);
 struct kern_ipc_perm *gpid_msq_next(struct ipc_namespace *ns, int *idx);
 bool gpid_ipc_ns_has_msq(const struct ipc_namespace *ns);
 int gpid_for_each_ipc_ns(void (*fn)(struct ipc_namespace *ns, void *arg), void *arg);

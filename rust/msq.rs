@@ -253,6 +253,8 @@ impl TaskExitHandler for ExitScan {
         let ns = IpcNsKey::current();
         Current::with(|current| {
             let group = current.pid_ref(PidType::Tgid);
+            // Under the queue's lock: the note is in before the queue can be removed, so the
+            // removal's `forget` finds it.
             current_msqs_received_by(thread, |msqid| {
                 let noted = self.0.upsert((ns, msqid), GFP_ATOMIC, |note| {
                     let h = Handoff { thread: ARef::from(thread), group: ARef::from(group) };

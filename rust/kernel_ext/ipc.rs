@@ -153,8 +153,8 @@ pub(crate) fn current_msqids() -> Result<KVec<i32>> {
 }
 
 /// Calls `f(msqid)` for each message queue of the caller's IPC namespace whose last receiver
-/// (the kernel's record) is `pid`, without the queues' locks: a queue may change right after
-/// it was reported. Does not sleep.
+/// (the kernel's record) is `pid`, with that queue's lock held: the queue cannot be removed,
+/// nor its receiver change, while `f` runs. Does not sleep.
 pub(crate) fn current_msqs_received_by(pid: &Pid, mut f: impl FnMut(i32)) {
     let ns = IpcNsKey::current().0 as *mut bindings::ipc_namespace;
     // SAFETY: `ns` is the caller's live IPC namespace.
@@ -166,8 +166,12 @@ pub(crate) fn current_msqs_received_by(pid: &Pid, mut f: impl FnMut(i32)) {
     // `pid` is live.
     unsafe {
         each_msq(ns, &rcu, |perm| {
-            if bindings::gpid_msq_last_receiver_is(perm, pid.as_ptr()) {
+            // A lockless look first: most queues do not name `pid`.
+            if bindings::gpid_msq_last_receiver_is(perm, pid.as_ptr(), false)
+                && bindings::gpid_msq_last_receiver_is(perm, pid.as_ptr(), true)
+            {
                 f(bindings::gpid_ipc_perm_id(perm));
+                bindings::gpid_msq_unlock(perm);
             }
         })
     };
