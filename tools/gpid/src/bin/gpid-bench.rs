@@ -966,19 +966,17 @@ fn msq_pingpong(iters: Option<u32>) -> bool {
                 .unwrap_or_else(|| calibrate(&mut solo))
                 .saturating_mul(4);
             round(&mut pingpong, it);
-            let mut v: [Vec<f64>; 4] = Default::default();
-            for _ in 0..4 * ROUNDS + 1 {
-                module::unload()?;
+            let (unloaded, loaded) = module::unloaded_vs_loaded(4 * ROUNDS + 1, || {
                 round(&mut pingpong, it / 8 + 1);
-                v[0].push(round(&mut pingpong, it));
-                v[2].push(round(&mut solo, its));
-                module::load()?;
-                round(&mut pingpong, it / 8 + 1);
-                v[1].push(round(&mut pingpong, it));
-                v[3].push(round(&mut solo, its));
-            }
-            let [a, b, c, d] = v.map(typical);
-            Ok([(a, b), (c, d)])
+                (round(&mut pingpong, it), round(&mut solo, its))
+            })?;
+            let side = |v: &[(f64, f64)], solo: bool| {
+                typical(v.iter().map(|&(p, s)| if solo { s } else { p }).collect())
+            };
+            Ok([
+                (side(&unloaded, false), side(&loaded, false)),
+                (side(&unloaded, true), side(&loaded, true)),
+            ])
         })()
     };
     let mut ok = ok.get();
@@ -1504,17 +1502,12 @@ fn signal_bench(args: &Args) -> Result<bool, String> {
     };
     let kill_row = (|| -> io::Result<(f64, f64)> {
         let iters = t.iters.unwrap_or_else(|| calibrate(&mut op));
-        let (mut s, mut g) = (Vec::new(), Vec::new());
         // Each measured round follows a discarded one: loading and unloading disturb the
         // machine for a moment (RCU grace periods, TLB flushes).
-        for _ in 0..ROUNDS {
-            module::unload()?;
+        let (s, g) = module::unloaded_vs_loaded(ROUNDS, || {
             round(&mut op, iters);
-            s.push(round(&mut op, iters));
-            module::load()?;
-            round(&mut op, iters);
-            g.push(round(&mut op, iters));
-        }
+            round(&mut op, iters)
+        })?;
         Ok((typical(s), typical(g)))
     })();
     match kill_row {

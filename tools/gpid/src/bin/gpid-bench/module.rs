@@ -35,6 +35,22 @@ pub(super) fn load() -> io::Result<()> {
     }
 }
 
+/// `measure` in `rounds` alternating rounds, gpid.ko unloaded then loaded each time: what it
+/// returned in each state, in order. Leaves the module loaded.
+pub(super) fn unloaded_vs_loaded<T>(
+    rounds: usize,
+    mut measure: impl FnMut() -> T,
+) -> io::Result<(Vec<T>, Vec<T>)> {
+    let (mut unloaded, mut loaded) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        unload()?;
+        unloaded.push(measure());
+        load()?;
+        loaded.push(measure());
+    }
+    Ok((unloaded, loaded))
+}
+
 /// Loading and unloading leave deferred work behind (RCU callbacks, the kprobe optimizer,
 /// devtmpfs, TCG retranslating patched code): it finishes before anything is timed.
 fn settle() -> io::Result<()> {

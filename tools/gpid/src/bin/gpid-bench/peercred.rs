@@ -228,13 +228,7 @@ pub(super) fn rows(t: &Timer, dev: Device, check_ok: &mut impl FnMut(&str, bool)
         };
         let iters = t.iters.unwrap_or_else(|| calibrate(&mut op));
         round(&mut op, iters);
-        let (mut stock, mut loaded) = (Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            loaded.push(round(&mut op, iters));
-            super::module::unload()?;
-            stock.push(round(&mut op, iters));
-            super::module::load()?;
-        }
+        let (stock, loaded) = super::module::unloaded_vs_loaded(ROUNDS, || round(&mut op, iters))?;
         Ok((typical(stock), typical(loaded)))
     });
     match r {
