@@ -31,7 +31,7 @@ use crate::{
     gpids::Gpids,
     kernel_ext::{
         ipc::{
-            current_euid, current_in_group, current_msq_perm, current_msq_record, current_msqids,
+            current_euid, current_in_group, current_msq, current_msqids,
             current_msqs_received_by, for_each_msq_everywhere, perm_id, IpcNsKey, MsqRecord,
         },
         kretprobes::{KretprobeHandler, KretprobeRegistration, Regs},
@@ -350,11 +350,11 @@ impl Msq {
     /// caller that may read it: EINVAL without such a queue, EACCES without read permission,
     /// as `msgctl(IPC_STAT)`.
     fn parties(&self, msqid: i32) -> Result<(Party, Party)> {
-        let (perm, cap) = current_msq_perm(msqid).ok_or(EINVAL)?;
-        if !ipcperm::allowed(&perm, ipcperm::READ, current_euid(), current_in_group, cap) {
+        let msq = current_msq(msqid).ok_or(EINVAL)?;
+        if !ipcperm::allowed(&msq.perm, ipcperm::READ, current_euid(), current_in_group, msq.owner_cap) {
             return Err(EACCES);
         }
-        let record = current_msq_record(msqid).ok_or(EINVAL)?;
+        let record = msq.record;
         let settled = self.state.settle((IpcNsKey::current(), msqid), &record);
         let sender = match record.sender {
             _ if settled.unknown_sender => Party::Unknown,

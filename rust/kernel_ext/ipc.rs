@@ -32,39 +32,6 @@ impl IpcNsKey {
     }
 }
 
-/// The ownership and mode of the message queue `msqid` in the caller's IPC namespace, and
-/// whether the caller has `CAP_IPC_OWNER` over the namespace, or `None` when there is no
-/// such live queue. The answer is a snapshot: the queue may change right after.
-pub(crate) fn current_msq_perm(msqid: i32) -> Option<(IpcPerm, bool)> {
-    let ns = IpcNsKey::current().0 as *mut bindings::ipc_namespace;
-    let perm = {
-        let _rcu = rcu::read_lock();
-        // SAFETY: `ns` is the caller's live IPC namespace; RCU is held as the lookup requires.
-        let perm = unsafe { bindings::gpid_msq_find(ns, msqid) };
-        if perm.is_null() {
-            return None;
-        }
-        let mut f = [0u32; 5];
-        // SAFETY: `perm` stays valid under RCU; the out pointers are valid.
-        unsafe {
-            bindings::gpid_ipc_perm_fields(perm, &mut f[0], &mut f[1], &mut f[2], &mut f[3], &mut f[4])
-        };
-        IpcPerm {
-            uid: f[0],
-            gid: f[1],
-            cuid: f[2],
-            cgid: f[3],
-            mode: f[4],
-        }
-    };
-    // SAFETY: `ns` is live; `ns_capable` may sleep, which is fine here (process context, no
-    // lock held).
-    let owner_cap = unsafe {
-        bindings::ns_capable(bindings::gpid_ipc_ns_user_ns(ns), bindings::CAP_IPC_OWNER as i32)
-    };
-    Some((perm, owner_cap))
-}
-
 /// The kernel's record of a message queue's last operations, what `msgctl(IPC_STAT)` reads.
 pub(crate) struct MsqRecord {
     /// The last sender (a thread group), `None` for none yet.
@@ -98,18 +65,47 @@ unsafe fn record_of(perm: *mut bindings::kern_ipc_perm) -> Option<MsqRecord> {
     })
 }
 
-/// The record of the message queue `msqid` of the caller's IPC namespace, or `None` when there
-/// is no such live queue.
-pub(crate) fn current_msq_record(msqid: i32) -> Option<MsqRecord> {
+/// What the caller may learn of a message queue, and what decides whether it may.
+pub(crate) struct MsqSnapshot {
+    /// Ownership and mode.
+    pub(crate) perm: IpcPerm,
+    /// Whether the caller has `CAP_IPC_OWNER` over the queue's IPC namespace.
+    pub(crate) owner_cap: bool,
+    pub(crate) record: MsqRecord,
+}
+
+/// The message queue `msqid` of the caller's IPC namespace, or `None` when there is no such
+/// live queue. A snapshot: the queue may change right after.
+pub(crate) fn current_msq(msqid: i32) -> Option<MsqSnapshot> {
     let ns = IpcNsKey::current().0 as *mut bindings::ipc_namespace;
-    let _rcu = rcu::read_lock();
-    // SAFETY: `ns` is the caller's live IPC namespace; RCU is held as the lookup requires.
-    let perm = unsafe { bindings::gpid_msq_find(ns, msqid) };
-    if perm.is_null() {
-        return None;
-    }
-    // SAFETY: `perm` is a message queue's and stays valid under RCU.
-    unsafe { record_of(perm) }
+    let (perm, record) = {
+        let _rcu = rcu::read_lock();
+        // SAFETY: `ns` is the caller's live IPC namespace; RCU is held as the lookup requires.
+        let perm = unsafe { bindings::gpid_msq_find(ns, msqid) };
+        if perm.is_null() {
+            return None;
+        }
+        let mut f = [0u32; 5];
+        // SAFETY: `perm` stays valid under RCU; the out pointers are valid.
+        unsafe {
+            bindings::gpid_ipc_perm_fields(perm, &mut f[0], &mut f[1], &mut f[2], &mut f[3], &mut f[4])
+        };
+        let fields = IpcPerm {
+            uid: f[0],
+            gid: f[1],
+            cuid: f[2],
+            cgid: f[3],
+            mode: f[4],
+        };
+        // SAFETY: `perm` is a message queue's and stays valid under RCU.
+        (fields, unsafe { record_of(perm) }?)
+    };
+    // SAFETY: `ns` is live; `ns_capable` may sleep, which is fine here (process context, no
+    // lock held).
+    let owner_cap = unsafe {
+        bindings::ns_capable(bindings::gpid_ipc_ns_user_ns(ns), bindings::CAP_IPC_OWNER as i32)
+    };
+    Some(MsqSnapshot { perm, owner_cap, record })
 }
 
 /// Calls `f` with each live message queue of `ns`.
