@@ -8,7 +8,7 @@ use crate::{
     creds, features, signals,
     gpids::Gpids,
     kernel_ext::{
-        miscdevice::MiscDevice,
+        miscdevice::MiscDeviceWithData,
         pid::PidType,
         pid_namespace::PidNamespace,
         task::Current,
@@ -17,25 +17,25 @@ use crate::{
 };
 use kernel::{
     alloc::{flags::GFP_KERNEL, KVec},
+    fs::File,
     prelude::*,
     sync::{Arc, ArcBorrow},
-    types::{AsBytes, FromBytes},
-    uaccess::UserSlice,
+    transmute::{AsBytes, FromBytes},
+    uaccess::{UserPtr, UserSlice},
 };
 
 /// The misc device; each open file holds a reference to the module state.
 pub(crate) struct GpidDevice;
 
-#[vtable]
-impl MiscDevice for GpidDevice {
+impl MiscDeviceWithData for GpidDevice {
     type Ptr = Arc<Gpids>;
-    type RegistrationData = Arc<Gpids>;
+    type Data = Arc<Gpids>;
 
-    fn open(data: &Arc<Gpids>) -> Result<Arc<Gpids>> {
+    fn open(data: &Arc<Gpids>, _file: &File) -> Result<Arc<Gpids>> {
         Ok(data.clone())
     }
 
-    fn ioctl(gpids: ArcBorrow<'_, Gpids>, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(gpids: ArcBorrow<'_, Gpids>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let gpids: &Gpids = &gpids;
         match cmd {
             uapi::GPID_IOC_VERSION => version(gpids, arg),
@@ -67,13 +67,13 @@ impl MiscDevice for GpidDevice {
 
 /// Writes `value` to the user struct at `arg`.
 fn write_out<T: AsBytes>(arg: usize, value: &T) -> Result<isize> {
-    UserSlice::new(arg, core::mem::size_of::<T>()).writer().write(value)?;
+    UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<T>()).writer().write(value)?;
     Ok(0)
 }
 
 /// Reads the user struct at `arg`, lets `f` turn it into the answer, and writes it back.
 fn update<T: AsBytes + FromBytes>(arg: usize, f: impl FnOnce(&mut T) -> Result) -> Result<isize> {
-    let (mut reader, mut writer) = UserSlice::new(arg, core::mem::size_of::<T>()).reader_writer();
+    let (mut reader, mut writer) = UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<T>()).reader_writer();
     let mut value: T = reader.read()?;
     f(&mut value)?;
     writer.write(&value)?;
@@ -140,7 +140,7 @@ fn decode(gpids: &Gpids, a: &mut uapi::gpid_decode) -> Result {
 
 fn decode_batch(gpids: &Gpids, arg: usize) -> Result<isize> {
     let a: uapi::gpid_decode_batch =
-        UserSlice::new(arg, core::mem::size_of::<uapi::gpid_decode_batch>()).reader().read()?;
+        UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<uapi::gpid_decode_batch>()).reader().read()?;
     if a.flags != 0 || a.count == 0 || a.count > uapi::GPID_BATCH_MAX {
         return Err(EINVAL);
     }
@@ -149,7 +149,7 @@ fn decode_batch(gpids: &Gpids, arg: usize) -> Result<isize> {
     let gpids_ptr = usize::try_from(a.gpids).map_err(|_| EFAULT)?;
     let pids_ptr = usize::try_from(a.pids).map_err(|_| EFAULT)?;
     let mut buf = KVec::<u8>::with_capacity(bytes, GFP_KERNEL)?;
-    UserSlice::new(gpids_ptr, bytes).read_all(&mut buf, GFP_KERNEL)?;
+    UserSlice::new(UserPtr::from_addr(gpids_ptr), bytes).read_all(&mut buf, GFP_KERNEL)?;
     Current::with(|current| {
         let viewer = current.pid_ns();
         for chunk in buf.chunks_exact_mut(4) {
@@ -158,7 +158,7 @@ fn decode_batch(gpids: &Gpids, arg: usize) -> Result<isize> {
             chunk.copy_from_slice(&result.to_ne_bytes());
         }
     });
-    UserSlice::new(pids_ptr, bytes).writer().write_slice(&buf)?;
+    UserSlice::new(UserPtr::from_addr(pids_ptr), bytes).writer().write_slice(&buf)?;
     Ok(0)
 }
 
@@ -235,7 +235,7 @@ fn robust_register(gpids: &Gpids, a: &mut uapi::gpid_robust_register) -> Result 
 
 fn sigqueue(gpids: &Gpids, arg: usize) -> Result<isize> {
     let a: uapi::gpid_sigqueue =
-        UserSlice::new(arg, core::mem::size_of::<uapi::gpid_sigqueue>()).reader().read()?;
+        UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<uapi::gpid_sigqueue>()).reader().read()?;
     signals::sigqueue(gpids, &a)?;
     Ok(0)
 }

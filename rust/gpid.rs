@@ -23,7 +23,7 @@ mod signals;
 
 use gpid_core::encoding::Encoding;
 use gpids::Gpids;
-use kernel_ext::miscdevice::{MiscDeviceOptions, MiscDeviceRegistration};
+use kernel_ext::miscdevice::{MiscDeviceOptions, Registration};
 use kernel_ext::pid_namespace::PidNamespace;
 use kernel_ext::proc_fs::ProcDir;
 use kernel_ext::{params, sysctl};
@@ -31,7 +31,7 @@ use kernel_ext::{params, sysctl};
 module! {
     type: Gpid,
     name: "gpid",
-    author: "gpid developers",
+    authors: ["gpid developers"],
     description: "Global PIDs across PID namespaces",
     license: "GPL",
 }
@@ -39,7 +39,7 @@ module! {
 struct Gpid {
     // Dropped in declaration order: the device goes first so no new ioctl starts while the
     // rest is torn down (open files pin the module, so none is running either).
-    _device: MiscDeviceRegistration<device::GpidDevice>,
+    _device: Pin<KBox<Registration<device::GpidDevice>>>,
     _proc: ProcDir<Gpids>,
 }
 
@@ -79,21 +79,23 @@ fn encoding() -> Result<Encoding> {
 const MIN_PID_BITS: u32 = 16;
 
 impl kernel::Module for Gpid {
-    fn init(module: &'static ThisModule) -> Result<Self> {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
         let encoding = encoding()?;
         let gpids = Arc::pin_init(Gpids::new(encoding)?, GFP_KERNEL)?;
         // The initial namespace is always nsid 1, whoever asks first.
         gpids.nsid(PidNamespace::init_ns())?;
         gpids.signals.start()?;
         let proc = procfs::create(gpids.clone())?;
-        let device = MiscDeviceRegistration::register(
-            MiscDeviceOptions {
-                name: c_str!("gpid"),
-                // Any task may use gpid: every command checks what its caller may see or do.
-                mode: 0o666,
-            },
-            module,
-            gpids,
+        let device = KBox::try_pin_init(
+            Registration::register(
+                MiscDeviceOptions {
+                    name: c_str!("gpid"),
+                    // Any task may use gpid: every command checks what its caller may see or do.
+                    mode: 0o666,
+                },
+                gpids,
+            ),
+            GFP_KERNEL,
         )?;
         pr_info!(
             "loaded: ABI {}, pid_bits {}, {} namespaces\n",

@@ -17,7 +17,7 @@ use crate::registry::{NsEntry, Reclaimed, Registry};
 use crate::msq::Msq;
 use crate::robust::Robust;
 use crate::signals::Signals;
-use kernel::{new_spinlock, prelude::*, sync::SpinLock, types::ARef};
+use kernel::{new_spinlock, prelude::*, sync::SpinLock, sync::aref::ARef};
 
 fn reclaimed_batch() -> usize {
     core::mem::size_of::<Reclaimed>() / core::mem::size_of::<Option<NsEntry>>()

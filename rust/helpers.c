@@ -136,7 +136,7 @@ pid_t gpid_current_vtid(void)
 /* current->robust_list: task_struct's bindgen layout is not trusted (see layout.c). */
 void __user *gpid_current_robust_list(void)
 {
-	return (void __user *)current->robust_list;
+	return (void __user *)current->futex.robust_list;
 }
 
 /* 0 on success with *found = the value seen; -EFAULT when the page is not there now. */

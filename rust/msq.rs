@@ -56,7 +56,7 @@ use kernel::{
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
     sync::{Arc, SpinLock},
-    types::ARef,
+    sync::aref::ARef,
 };
 
 /// What is known about one side of a queue.

@@ -7,12 +7,11 @@ use crate::{
     gpids::Gpids,
     kernel_ext::{
         proc_fs::{ProcDir, ProcShow},
-        seq_file::{seq_print, SeqFile},
         task::Current,
         uapi,
     },
 };
-use kernel::{c_str, prelude::*, sync::Arc};
+use kernel::{c_str, prelude::*, seq_file::SeqFile, seq_print, sync::Arc};
 
 /// Creates `/proc/gpid` and its files; they disappear when the returned directory is dropped.
 pub(crate) fn create(gpids: Arc<Gpids>) -> Result<ProcDir<Gpids>> {
@@ -49,7 +48,8 @@ impl ProcShow for Features {
     fn show(m: &SeqFile, gpids: &Gpids) -> Result {
         let active = features::active(gpids);
         for &(bit, name) in features::ALL {
-            seq_print!(m, "{} {}\n", name, if active & bit != 0 { "on" } else { "off" });
+            let state = if active & bit != 0 { "on" } else { "off" };
+            seq_print!(m, "{} {}\n", name, state);
         }
         Ok(())
     }

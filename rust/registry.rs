@@ -19,7 +19,7 @@ use crate::kernel_ext::pid_namespace::PidNamespace;
 use kernel::{
     alloc::{flags::GFP_KERNEL, KVVec},
     prelude::*,
-    types::ARef,
+    sync::aref::ARef,
 };
 
 /// A bound namespace.

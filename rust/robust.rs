@@ -3,9 +3,9 @@
 //! Robust futexes across PID namespaces.
 //!
 //! A registered thread writes its canonical gpid as the owner of robust futex words. The
-//! kernel's exit-time walk (`futex_cleanup()`, run by `futex_exit_release()` and
-//! `futex_exec_release()`) only recognises words holding the dying thread's plain TID, so a
-//! kprobe on both functions walks the thread's robust list first, with the kernel's own rules
+//! kernel's exit-time walk (`futex_cleanup()`, run by `futex_exit_exec_release()` at exit and
+//! at exec) only recognises words holding the dying thread's plain TID, so a kprobe on that
+//! function walks the thread's robust list first, with the kernel's own rules
 //! (`gpid_core::robust`), and rewrites the owner field of every word that holds the thread's
 //! gpid to its plain TID. The kernel's walk, which runs right after, then sets
 //! `FUTEX_OWNER_DIED`, keeps `FUTEX_WAITERS` and wakes one waiter, exactly as for a native
@@ -172,7 +172,7 @@ impl DeferredHandler for Fallback {
     }
 }
 
-/// The probe on `futex_exit_release` / `futex_exec_release`.
+/// The probe on `futex_exit_exec_release` (thread exit and exec).
 struct ReleaseHook {
     state: Arc<RobustState>,
     fallback: Arc<DeferredWork<Fallback>>,
@@ -191,10 +191,10 @@ type Probe = Pin<KBox<KprobeRegistration<ReleaseHook>>>;
 /// Registration and the probes, armed on first use.
 #[pin_data]
 pub(crate) struct Robust {
-    /// The armed probes (exit, exec); `None` until the first registration. First, so they are
-    /// unregistered before anything they use goes away.
+    /// The armed probe; `None` until the first registration. First, so it is unregistered
+    /// before anything it uses goes away.
     #[pin]
-    probes: Mutex<Option<(Probe, Probe)>>,
+    probes: Mutex<Option<Probe>>,
     pub(crate) state: Arc<RobustState>,
     fallback: Arc<DeferredWork<Fallback>>,
 }
@@ -222,7 +222,7 @@ impl Robust {
         }))
     }
 
-    /// Whether the probes are armed.
+    /// Whether the probe is armed.
     pub(crate) fn armed(&self) -> bool {
         self.probes.lock().is_some()
     }
@@ -230,13 +230,11 @@ impl Robust {
     fn arm(&self) -> Result {
         let mut probes = self.probes.lock();
         if probes.is_none() {
-            let hook = || ReleaseHook {
+            let hook = ReleaseHook {
                 state: self.state.clone(),
                 fallback: self.fallback.clone(),
             };
-            let exit = KprobeRegistration::new(c_str!("futex_exit_release"), hook())?;
-            let exec = KprobeRegistration::new(c_str!("futex_exec_release"), hook())?;
-            *probes = Some((exit, exec));
+            *probes = Some(KprobeRegistration::new(c_str!("futex_exit_exec_release"), hook)?);
         }
         Ok(())
     }

@@ -15,7 +15,6 @@
 use crate::{
     gpids::Gpids,
     kernel_ext::{
-        irq_spinlock::IrqSpinLock,
         params,
         pid::{Pid, PidType},
         signal::{
@@ -31,10 +30,9 @@ use core::{
 };
 use kernel::{
     alloc::{flags::GFP_KERNEL, KVec},
-    c_str, new_mutex,
+    new_mutex, new_spinlock_irq,
     prelude::*,
-    sync::{Arc, Mutex},
-    types::ARef,
+    sync::{aref::ARef, Arc, Mutex, SpinLockIrq},
 };
 
 /// How many sender records are kept at once (the oldest is dropped for a new one).
@@ -78,7 +76,7 @@ pub(crate) struct SignalState {
     pub(crate) stats: SignalStats,
     /// Sender records. Taken by the probe under a task's siglock, hence irq-safe.
     #[pin]
-    records: IrqSpinLock<KVec<Option<Record>>>,
+    records: SpinLockIrq<KVec<Option<Record>>>,
     next_seq: AtomicU64,
     next_token: AtomicU64,
 }
@@ -206,11 +204,7 @@ impl Signals {
             pin_init!(SignalState {
                 fixup: params::signal_fixup(),
                 stats: SignalStats::default(),
-                records <- kernel::sync::lock::Lock::new(
-                    records,
-                    c_str!("gpid_signal_records"),
-                    kernel::static_lock_class!()
-                ),
+                records <- new_spinlock_irq!(records, "gpid_signal_records"),
                 next_seq: AtomicU64::new(1),
                 next_token: AtomicU64::new(1),
             }),

@@ -11,7 +11,7 @@ use kernel::{
     alloc::{flags::GFP_ATOMIC, KVec},
     error::to_result,
     prelude::*,
-    types::ARef,
+    sync::aref::ARef,
 };
 
 /// An IPC namespace, used only as an identity (never dereferenced from Rust).

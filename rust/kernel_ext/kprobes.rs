@@ -7,6 +7,7 @@
 //! is safe to implement, but implementations must keep to that.
 
 use super::bindings;
+use kernel::str::CStrExt as _;
 use core::pin::Pin;
 use kernel::{
     alloc::{flags::GFP_KERNEL, KBox},

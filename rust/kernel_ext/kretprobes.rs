@@ -8,6 +8,7 @@
 //! spinlocks and allocate with `GFP_ATOMIC`, but not sleep.
 
 use super::bindings;
+use kernel::str::CStrExt as _;
 use core::pin::Pin;
 use kernel::{
     alloc::{flags::GFP_KERNEL, KBox},

@@ -9,7 +9,6 @@
 pub(crate) mod bindings;
 pub(crate) mod deferred;
 pub(crate) mod ipc;
-pub(crate) mod irq_spinlock;
 pub(crate) mod kprobes;
 pub(crate) mod kretprobes;
 pub(crate) mod miscdevice;
@@ -20,7 +19,6 @@ pub(crate) mod pid;
 pub(crate) mod pid_namespace;
 pub(crate) mod proc_fs;
 pub(crate) mod rcu;
-pub(crate) mod seq_file;
 pub(crate) mod socket;
 pub(crate) mod signal;
 pub(crate) mod sysctl;

@@ -9,7 +9,7 @@ use super::{bindings, pid_namespace::PidNamespace, rcu};
 use core::ptr::NonNull;
 use kernel::{
     error::{code::EBADF, Result},
-    types::{AlwaysRefCounted, Opaque},
+    {sync::aref::AlwaysRefCounted, types::Opaque},
 };
 
 /// Which ID of a task a [`Pid`] stands for.
@@ -37,7 +37,7 @@ impl PidType {
 /// Instances are only created through references to live `struct pid`s: counted ([`ARef`])
 /// or borrowed for an RCU read-side section ([`rcu::Guard`]) or another scope that pins them.
 ///
-/// [`ARef`]: kernel::types::ARef
+/// [`ARef`]: kernel::sync::aref::ARef
 #[repr(transparent)]
 pub(crate) struct Pid {
     inner: Opaque<bindings::pid>,
@@ -58,13 +58,13 @@ impl Pid {
 
     /// The `struct pid` a pidfd of the calling task refers to: `EBADF` when `fd` is not open
     /// or not a pidfd (as `pidfd_get_pid`).
-    pub(crate) fn from_pidfd(fd: i32) -> Result<kernel::types::ARef<Pid>> {
+    pub(crate) fn from_pidfd(fd: i32) -> Result<kernel::sync::aref::ARef<Pid>> {
         // SAFETY: callable in process context with any fd number; returns a counted
         // reference or an `ERR_PTR`.
         let pid = kernel::error::from_err_ptr(unsafe { bindings::gpid_pidfd_get_pid(fd) })?;
         // SAFETY: `pid` is a counted reference we own (non-NULL: `from_err_ptr` passed it,
         // and the helper never returns NULL).
-        NonNull::new(pid).map(|p| unsafe { kernel::types::ARef::from_raw(p.cast()) }).ok_or(EBADF)
+        NonNull::new(pid).map(|p| unsafe { kernel::sync::aref::ARef::from_raw(p.cast()) }).ok_or(EBADF)
     }
 
     /// Looks up the `struct pid` whose number in `ns` is `nr` (`find_pid_ns`).
@@ -102,7 +102,7 @@ impl Pid {
 
     /// The `kind` pid of the task attached to this pid as a thread, if any: for
     /// [`PidType::Tgid`], the pid of the thread's group leader.
-    pub(crate) fn task_pid(&self, kind: PidType, _rcu: &rcu::Guard) -> Option<kernel::types::ARef<Pid>> {
+    pub(crate) fn task_pid(&self, kind: PidType, _rcu: &rcu::Guard) -> Option<kernel::sync::aref::ARef<Pid>> {
         // SAFETY: `self` is live and RCU is held, as `pid_task` requires.
         let task = unsafe { bindings::pid_task(self.as_ptr(), bindings::pid_type_PIDTYPE_PID) };
         if task.is_null() {
@@ -112,7 +112,7 @@ impl Pid {
         // NULL when the task is past releasing its pids), which the ARef takes over.
         let pid = unsafe { bindings::get_task_pid(task, kind.raw()) };
         // SAFETY: `pid` is a counted reference we own.
-        NonNull::new(pid).map(|p| unsafe { kernel::types::ARef::from_raw(p.cast()) })
+        NonNull::new(pid).map(|p| unsafe { kernel::sync::aref::ARef::from_raw(p.cast()) })
     }
 }
 

@@ -8,7 +8,7 @@
 
 use super::bindings;
 use core::ptr::NonNull;
-use kernel::types::{AlwaysRefCounted, Opaque};
+use kernel::{sync::aref::AlwaysRefCounted, types::Opaque};
 
 /// Capabilities gpid checks.
 #[derive(Copy, Clone)]

@@ -3,7 +3,9 @@
 //! `/proc` directories and read-only seq files (upstream Rust has no procfs abstraction yet;
 //! this follows the shape of its `miscdevice` and `seq_file` modules).
 
-use super::{bindings, seq_file::SeqFile};
+use super::bindings;
+use kernel::seq_file::SeqFile;
+use kernel::str::CStrExt as _;
 use core::ptr::NonNull;
 use kernel::{
     error::{code::ENOMEM, from_result, Result},
@@ -92,6 +94,6 @@ unsafe extern "C" fn show_trampoline<T: ProcShow>(
     // entry (`ProcDir` invariant), and the entry cannot be removed while `show` runs.
     let data = unsafe { &*((*m).private as *const T::Data) };
     // SAFETY: `seq_read` holds the seq file's lock for the duration of the call.
-    let m = unsafe { SeqFile::from_raw(m) };
+    let m = unsafe { SeqFile::from_raw(m.cast()) };
     from_result(|| T::show(m, data).map(|()| 0))
 }

@@ -8,7 +8,7 @@
 
 use super::{bindings, pid::Pid};
 use core::ptr::NonNull;
-use kernel::{prelude::*, types::ARef};
+use kernel::{prelude::*, sync::aref::ARef};
 
 /// A socket of the calling task, pinned by a reference to its file.
 ///

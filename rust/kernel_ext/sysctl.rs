@@ -4,6 +4,7 @@
 //! `/proc/sys` file, as user space would.
 
 use super::bindings;
+use kernel::str::CStrExt as _;
 use kernel::{error::from_err_ptr, prelude::*, str::CStr};
 
 /// Reads an integer sysctl such as `/proc/sys/kernel/pid_max`.

@@ -5,7 +5,7 @@
 
 use super::{bindings, pid::{Pid, PidType}, pid_namespace::PidNamespace};
 use core::{marker::PhantomData, ptr::NonNull};
-use kernel::types::ARef;
+use kernel::sync::aref::ARef;
 
 /// The task running this system call.
 ///

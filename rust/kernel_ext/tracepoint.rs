@@ -5,6 +5,7 @@
 //! (`signal::SignalGenerateProbe`, `task_exit::TaskExitProbe`) are built on this.
 
 use super::bindings;
+use kernel::str::CStrExt as _;
 use core::{ffi::c_void, pin::Pin};
 use kernel::{
     alloc::{flags::GFP_KERNEL, KBox},

@@ -21,7 +21,7 @@ pub(crate) use super::bindings::{
     gpid_sigqueue, gpid_sigsender, GPID_IOC_SIGQUEUE, GPID_IOC_SIGSENDER, GPID_SIGQUEUE_GPID,
     GPID_SIGQUEUE_THREAD,
 };
-use kernel::types::{AsBytes, FromBytes};
+use kernel::transmute::{AsBytes, FromBytes};
 
 /// Marks UAPI structs as plain old data, after checking at build time that they have no
 /// padding (which would leak kernel stack bytes to user space or be read uninitialised).
