@@ -12,9 +12,9 @@ pub(crate) const ALL: &[(u64, &str)] = &[
     (uapi::GPID_FEATURE_GLOBAL_PIDS, "global_pids"),
     (uapi::GPID_FEATURE_ROBUST_FUTEX, "robust_futex"),
     (uapi::GPID_FEATURE_SIGQUEUE, "sigqueue"),
-    (uapi::GPID_FEATURE_SIGNAL_FIXUP, "signal_fixup"),
     (uapi::GPID_FEATURE_MSQ, "msq"),
     (uapi::GPID_FEATURE_PEERCRED, "peercred"),
+    (uapi::GPID_FEATURE_SIGQUEUE_THREAD, "sigqueue_thread"),
 ];
 
 /// The features active in this module instance.

@@ -84,7 +84,6 @@ impl kernel::Module for Gpid {
         let gpids = Arc::pin_init(Gpids::new(encoding)?, GFP_KERNEL)?;
         // The initial namespace is always nsid 1, whoever asks first.
         gpids.nsid(PidNamespace::init_ns())?;
-        gpids.signals.start()?;
         let proc = procfs::create(gpids.clone())?;
         let device = KBox::try_pin_init(
             Registration::register(

@@ -49,15 +49,6 @@ unsigned int gpid_param_pid_bits(void)
 	return pid_bits;
 }
 
-static bool signal_fixup = true;
-module_param(signal_fixup, bool, 0444);
-MODULE_PARM_DESC(signal_fixup, "Translate si_pid of signals from kill(2) & co. into the receiver's namespace (default on)");
-
-bool gpid_param_signal_fixup(void)
-{
-	return signal_fixup;
-}
-
 struct task_struct *gpid_current(void)
 {
 	return current;
@@ -616,19 +607,6 @@ int gpid_siginfo_code(const struct kernel_siginfo *info)
 	return info->si_code;
 }
 
-/*
- * Whether @info is a real siginfo with a user-originated code that carries a sender PID
- * (si_code <= 0 except SI_TIMER and SI_SIGIO, see siginfo_layout()); its si_pid in *@pid.
- */
-bool gpid_siginfo_user_pid(const struct kernel_siginfo *info, pid_t *pid)
-{
-	if (info <= SEND_SIG_PRIV || info->si_code > 0 || info->si_code == SI_TIMER ||
-	    info->si_code == SI_SIGIO)
-		return false;
-	*pid = info->si_pid;
-	return true;
-}
-
 /* The sigqueue token gpid_send_group() hid in the si_pid/si_uid bytes. */
 u64 gpid_siginfo_token(const struct kernel_siginfo *info)
 {
@@ -674,23 +652,6 @@ void gpid_siginfo_make_queue(struct kernel_siginfo *info, struct task_struct *t,
 bool gpid_task_is_kthread(const struct task_struct *t)
 {
 	return t->flags & PF_KTHREAD;
-}
-
-/* The current task's thread-group ID in its own namespace, and in @t's. */
-pid_t gpid_current_tgid_vnr(void)
-{
-	return task_tgid_vnr(current);
-}
-
-/* Whether @t sees PIDs in the current task's namespace (then no si_pid needs translating). */
-bool gpid_current_same_pid_ns(struct task_struct *t)
-{
-	return task_active_pid_ns(current) == task_active_pid_ns(t);
-}
-
-pid_t gpid_current_tgid_in(struct task_struct *t)
-{
-	return task_tgid_nr_ns(current, task_active_pid_ns(t));
 }
 
 bool gpid_security_enabled(void)

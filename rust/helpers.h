@@ -87,7 +87,6 @@ struct pid *gpid_current_pid_ref(enum pid_type type);
 void gpid_sockfd_put(struct socket *sock);
 struct pid *gpid_sock_peer(struct socket *sock, u32 *uid, u32 *gid);
 struct pid *gpid_pidfd_get_pid(int fd);
-bool gpid_param_signal_fixup(void);
 struct tracepoint *gpid_find_tracepoint(const char *name);
 void gpid_tracepoint_synchronize_unregister(void);
 const struct gpid_send_slot *gpid_current_send_slot(void);
@@ -101,16 +100,12 @@ int gpid_send_thread(int sig, struct pid *pid, u64 value, const struct gpid_send
 int gpid_kill_pid(struct pid *pid, int sig);
 bool gpid_siginfo_is_special(const struct kernel_siginfo *info);
 int gpid_siginfo_code(const struct kernel_siginfo *info);
-bool gpid_siginfo_user_pid(const struct kernel_siginfo *info, pid_t *pid);
 u64 gpid_siginfo_token(const struct kernel_siginfo *info);
 struct kernel_siginfo *gpid_queued_siginfo(struct task_struct *t, bool group,
 					   const struct kernel_siginfo *info);
 void gpid_siginfo_set_pid(struct kernel_siginfo *info, pid_t pid);
 void gpid_siginfo_make_queue(struct kernel_siginfo *info, struct task_struct *t, u64 value);
 bool gpid_task_is_kthread(const struct task_struct *t);
-pid_t gpid_current_tgid_vnr(void);
-bool gpid_current_same_pid_ns(struct task_struct *t);
-pid_t gpid_current_tgid_in(struct task_struct *t);
 bool gpid_security_enabled(void);
 unsigned long gpid_spin_lock_irqsave(spinlock_t *lock);
 void gpid_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);

@@ -171,11 +171,7 @@ impl ProcShow for Signals {
         let signals = &gpids.signals;
         let s = &signals.state.stats;
         let load = |c: &core::sync::atomic::AtomicU64| c.load(core::sync::atomic::Ordering::Relaxed);
-        seq_print!(m, "fixup {}\n", u8::from(signals.fixup()));
         seq_print!(m, "armed {}\n", u8::from(signals.armed()));
-        seq_print!(m, "translated {}\n", load(&s.translated));
-        seq_print!(m, "zeroed {}\n", load(&s.zeroed));
-        seq_print!(m, "untouched {}\n", load(&s.untouched));
         seq_print!(m, "sigqueued {}\n", load(&s.sigqueued));
         seq_print!(m, "records {}\n", load(&s.records));
         seq_print!(m, "records_taken {}\n", load(&s.records_taken));

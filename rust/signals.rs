@@ -9,13 +9,16 @@
 //!   thread targets through `send_sig_info()`.
 //! - Sender records: for a receiver that cannot see the sender, when the sender's namespace
 //!   exports its gpids, a record the receiver takes with `GPID_IOC_SIGSENDER`.
-//! - The transparent fix: the same probe rewrites `si_pid` of signals from kill(2) & co. whose
-//!   value is the sender's own-namespace TGID into the receiver's namespace.
+//!
+//! There is no transparent `si_pid` rewrite of other signals: on 7.x stock fills kill(2)'s
+//! `si_pid` per receiver (`SEND_SIG_NOINFO`), and no other user-originated path can cross
+//! upwards (`pidfd_send_signal()` refuses targets outside the caller's namespace, tkill and
+//! sigqueue name only visible targets, which stock zeroes `si_pid` for): stock is right on
+//! every path, so gpid leaves them all alone and the probe is armed only by `GPID_IOC_SIGQUEUE`.
 
 use crate::{
     gpids::Gpids,
     kernel_ext::{
-        params,
         pid::{Pid, PidType},
         signal::{
             self, Generated, SignalGenerateProbe, SignalHandler, NSIG, SIGKILL, SIGSTOP,
@@ -41,12 +44,6 @@ const MAX_RECORDS: usize = 256;
 /// Counters shown by `/proc/gpid/signals`. Updated from the probe: atomics only.
 #[derive(Default)]
 pub(crate) struct SignalStats {
-    /// User-originated signals whose `si_pid` the transparent fix translated.
-    pub(crate) translated: AtomicU64,
-    /// ... that the kernel had zeroed (sender invisible to the receiver), left 0.
-    pub(crate) zeroed: AtomicU64,
-    /// ... left as they were (already right, or a value the sender chose).
-    pub(crate) untouched: AtomicU64,
     /// Signals queued through `GPID_IOC_SIGQUEUE`.
     pub(crate) sigqueued: AtomicU64,
     /// Sender records kept, taken by receivers, and dropped unread for newer ones.
@@ -72,7 +69,6 @@ struct Record {
 /// State shared by the ioctls and the probe.
 #[pin_data]
 pub(crate) struct SignalState {
-    fixup: bool,
     pub(crate) stats: SignalStats,
     /// Sender records. Taken by the probe under a task's siglock, hence irq-safe.
     #[pin]
@@ -99,58 +95,28 @@ impl SignalHandler for Hook {
 
     fn generated(&self, ev: &Generated<'_>, req: Option<&Request>) {
         let s = &*self.0;
-        if let Some(req) = req {
-            // Our own send: nothing else to do when the signal was not queued (ignored,
-            // already pending, queue full).
-            let Some(mut q) = ev.queued() else { return };
-            if req.group {
-                q.make_sigqueue(req.value);
-            }
-            bump(&s.stats.sigqueued);
-            if let Some((receiver, gpid)) = req.record.take() {
-                let record = Record {
-                    receiver,
-                    sig: ev.sig(),
-                    value: req.value,
-                    gpid,
-                    seq: s.next_seq.fetch_add(1, Ordering::Relaxed),
-                };
-                req.dropped.set(s.keep(record));
-            }
-            return;
+        // Only our own sends; nothing to do when the signal was not queued (ignored, already
+        // pending, queue full).
+        let Some(req) = req else { return };
+        let Some(mut q) = ev.queued() else { return };
+        if req.group {
+            q.make_sigqueue(req.value);
         }
-        if s.fixup {
-            s.fix_up(ev);
+        bump(&s.stats.sigqueued);
+        if let Some((receiver, gpid)) = req.record.take() {
+            let record = Record {
+                receiver,
+                sig: ev.sig(),
+                value: req.value,
+                gpid,
+                seq: s.next_seq.fetch_add(1, Ordering::Relaxed),
+            };
+            req.dropped.set(s.keep(record));
         }
     }
 }
 
 impl SignalState {
-    /// The transparent fix for one signal (see the module documentation).
-    fn fix_up(&self, ev: &Generated<'_>) {
-        if !ev.delivered() {
-            return;
-        }
-        // Only user-originated codes with a sender PID.
-        let Some(si_pid) = ev.sent_user_pid() else { return };
-        // The common case, cheaply: one namespace, nothing to translate.
-        if ev.same_pid_ns() {
-            bump(&self.stats.untouched);
-            return;
-        }
-        let Some(mut q) = ev.queued() else { return };
-        let in_target = ev.sender_tgid_in_target();
-        if in_target == 0 {
-            // The kernel zeroed it (send_signal_locked): the receiver cannot see the sender.
-            bump(&self.stats.zeroed);
-        } else if si_pid == ev.sender_tgid_own() && si_pid != in_target {
-            q.set_pid(in_target);
-            bump(&self.stats.translated);
-        } else {
-            bump(&self.stats.untouched);
-        }
-    }
-
     /// Keeps `record`; returns the oldest one when the table was full.
     fn keep(&self, record: Record) -> Option<Record> {
         let mut records = self.records.lock();
@@ -185,8 +151,8 @@ type Probe = SignalGenerateProbe<Hook>;
 /// The signal features of the module.
 #[pin_data]
 pub(crate) struct Signals {
-    /// The probe; `None` until armed (at load with `signal_fixup=1`, else at the first
-    /// `GPID_IOC_SIGQUEUE`). First, so it goes before what it uses.
+    /// The probe; `None` until the first `GPID_IOC_SIGQUEUE` arms it. First, so it goes before
+    /// what it uses.
     #[pin]
     probe: Mutex<Option<Probe>>,
     armed: AtomicBool,
@@ -202,7 +168,6 @@ impl Signals {
         }
         let state = Arc::pin_init(
             pin_init!(SignalState {
-                fixup: params::signal_fixup(),
                 stats: SignalStats::default(),
                 records <- new_spinlock_irq!(records, "gpid_signal_records"),
                 next_seq: AtomicU64::new(1),
@@ -216,14 +181,6 @@ impl Signals {
             available: signal::tracepoint_available(),
             state,
         }))
-    }
-
-    /// Arms the probe at load when the transparent fix is on.
-    pub(crate) fn start(&self) -> Result {
-        if self.available && self.state.fixup {
-            self.arm()?;
-        }
-        Ok(())
     }
 
     fn arm(&self) -> Result {
@@ -246,8 +203,8 @@ impl Signals {
         let mut f = 0;
         if self.available {
             f |= uapi::GPID_FEATURE_SIGQUEUE;
-            if self.state.fixup && self.armed.load(Ordering::Acquire) {
-                f |= uapi::GPID_FEATURE_SIGNAL_FIXUP;
+            if !signal::security_enabled() {
+                f |= uapi::GPID_FEATURE_SIGQUEUE_THREAD;
             }
         }
         f
@@ -256,10 +213,6 @@ impl Signals {
     /// Whether the probe is registered (for `/proc/gpid/signals`).
     pub(crate) fn armed(&self) -> bool {
         self.armed.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn fixup(&self) -> bool {
-        self.state.fixup
     }
 }
 

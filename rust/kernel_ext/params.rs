@@ -10,9 +10,3 @@ pub(crate) fn pid_bits() -> u32 {
     // SAFETY: reads a plain integer that is written only while the module is being loaded.
     unsafe { bindings::gpid_param_pid_bits() }
 }
-
-/// `signal_fixup=N`: whether signals from kill(2) & co. get their `si_pid` translated.
-pub(crate) fn signal_fixup() -> bool {
-    // SAFETY: reads a plain bool that is written only while the module is being loaded.
-    unsafe { bindings::gpid_param_signal_fixup() }
-}

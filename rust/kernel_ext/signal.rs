@@ -63,38 +63,10 @@ impl Generated<'_> {
         self.sig
     }
 
-    /// `si_pid` of the siginfo that was sent, when it is a real one (not `SEND_SIG_NOINFO` or
-    /// `SEND_SIG_PRIV`) with a user-originated code that carries a sender PID (`si_code <= 0`
-    /// but `SI_TIMER` and `SI_SIGIO`).
-    pub(crate) fn sent_user_pid(&self) -> Option<i32> {
-        let mut pid = 0;
-        // SAFETY: `info` is what the kernel sent (type invariant); the helper dereferences it
-        // only when it is a real siginfo.
-        unsafe { bindings::gpid_siginfo_user_pid(self.info, &mut pid) }.then_some(pid)
-    }
-
     /// Whether the signal was queued or otherwise took effect (not ignored, not already
     /// pending, not refused for a full queue, not delivered without its info).
     pub(crate) fn delivered(&self) -> bool {
         self.result == TRACE_SIGNAL_DELIVERED
-    }
-
-    /// Whether sender and target are in the same PID namespace.
-    pub(crate) fn same_pid_ns(&self) -> bool {
-        // SAFETY: `t` is alive while its siglock is held (type invariant).
-        unsafe { bindings::gpid_current_same_pid_ns(self.t) }
-    }
-
-    /// The sender's thread-group ID in its own namespace.
-    pub(crate) fn sender_tgid_own(&self) -> i32 {
-        // SAFETY: the current task is the sender and is alive.
-        unsafe { bindings::gpid_current_tgid_vnr() }
-    }
-
-    /// The sender's thread-group ID in the target's namespace, 0 when the target cannot see it.
-    pub(crate) fn sender_tgid_in_target(&self) -> i32 {
-        // SAFETY: `t` is alive while its siglock is held (type invariant).
-        unsafe { bindings::gpid_current_tgid_in(self.t) }
     }
 
     /// The entry this event queued, while it is still an unchanged copy of what was sent.

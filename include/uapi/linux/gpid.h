@@ -30,9 +30,11 @@
 #define GPID_FEATURE_GLOBAL_PIDS	(1ULL << 0)	/* encode/decode, namespace registry */
 #define GPID_FEATURE_ROBUST_FUTEX	(1ULL << 1)	/* translating robust-list walker */
 #define GPID_FEATURE_SIGQUEUE		(1ULL << 2)	/* explicit signal queueing ioctl */
-#define GPID_FEATURE_SIGNAL_FIXUP	(1ULL << 3)	/* transparent si_pid translation */
+/* (1ULL << 3) was GPID_FEATURE_SIGNAL_FIXUP, a transparent si_pid rewrite that stock 7.x
+ * makes unneeded (Documentation/gpid.rst, "Signals"); never reported, never reused. */
 #define GPID_FEATURE_MSQ		(1ULL << 4)	/* SysV message queue identities */
 #define GPID_FEATURE_PEERCRED		(1ULL << 5)	/* unix socket peer identities */
+#define GPID_FEATURE_SIGQUEUE_THREAD	(1ULL << 6)	/* GPID_SIGQUEUE_THREAD (not under an LSM) */
 
 /**
  * struct gpid_version - answer of GPID_IOC_VERSION
@@ -328,7 +330,7 @@ struct gpid_msq {
 #define GPID_IOC_MSQ		_IOWR(GPID_IOC_MAGIC, 0x30, struct gpid_msq)
 
 /*
- * Signals (GPID_FEATURE_SIGQUEUE, GPID_FEATURE_SIGNAL_FIXUP).
+ * Signals (GPID_FEATURE_SIGQUEUE, GPID_FEATURE_SIGQUEUE_THREAD).
  *
  * GPID_IOC_SIGQUEUE queues a signal with a value, as sigqueue(3) / rt_tgsigqueueinfo(2) do, to a
  * target named by a gpid or by a PID in the caller's namespace. The receiver gets

@@ -17,21 +17,21 @@ pub const GPID_FEATURE_GLOBAL_PIDS: u64 = 1 << 0;
 pub const GPID_FEATURE_ROBUST_FUTEX: u64 = 1 << 1;
 /// `GPID_FEATURE_SIGQUEUE`: explicit signal queueing ioctl.
 pub const GPID_FEATURE_SIGQUEUE: u64 = 1 << 2;
-/// `GPID_FEATURE_SIGNAL_FIXUP`: transparent si_pid translation.
-pub const GPID_FEATURE_SIGNAL_FIXUP: u64 = 1 << 3;
 /// `GPID_FEATURE_MSQ`: SysV message queue identities.
 pub const GPID_FEATURE_MSQ: u64 = 1 << 4;
 /// `GPID_FEATURE_PEERCRED`: unix socket peer identities.
 pub const GPID_FEATURE_PEERCRED: u64 = 1 << 5;
+/// `GPID_FEATURE_SIGQUEUE_THREAD`: thread-directed `GPID_IOC_SIGQUEUE` (refused under an LSM).
+pub const GPID_FEATURE_SIGQUEUE_THREAD: u64 = 1 << 6;
 
 /// `GPID_FEATURE_*` bits with the names `/proc/gpid/features` uses.
 pub const GPID_FEATURES: &[(u64, &str)] = &[
     (GPID_FEATURE_GLOBAL_PIDS, "global_pids"),
     (GPID_FEATURE_ROBUST_FUTEX, "robust_futex"),
     (GPID_FEATURE_SIGQUEUE, "sigqueue"),
-    (GPID_FEATURE_SIGNAL_FIXUP, "signal_fixup"),
     (GPID_FEATURE_MSQ, "msq"),
     (GPID_FEATURE_PEERCRED, "peercred"),
+    (GPID_FEATURE_SIGQUEUE_THREAD, "sigqueue_thread"),
 ];
 
 /// `struct gpid_version`.

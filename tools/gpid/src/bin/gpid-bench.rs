@@ -1512,12 +1512,12 @@ fn signal_bench(args: &Args) -> Result<bool, String> {
     })();
     match kill_row {
         Ok((s, g)) => row(
-            "kill(2)+sigwaitinfo: module not loaded vs signal fixup",
+            "kill(2)+sigwaitinfo: module not loaded vs loaded",
             Ok(s),
             Ok(g),
         ),
         Err(e) => row(
-            "kill(2)+sigwaitinfo: module not loaded vs signal fixup",
+            "kill(2)+sigwaitinfo: module not loaded vs loaded",
             Err(clone_err(&e)),
             Err(e),
         ),

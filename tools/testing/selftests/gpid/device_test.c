@@ -40,7 +40,7 @@ TEST_F(dev, version)
 	EXPECT_EQ(GPID_ABI_VERSION, v.abi_version);
 	EXPECT_EQ(22, v.pid_bits);
 	/* Only defined bits may ever be reported. */
-	EXPECT_EQ(0, v.features & ~((GPID_FEATURE_PEERCRED << 1) - 1));
+	EXPECT_EQ(0, v.features & ~((GPID_FEATURE_SIGQUEUE_THREAD << 1) - 1));
 }
 
 /* The features ioctl and /proc/gpid/features must tell the same story. */
@@ -50,9 +50,9 @@ TEST_F(dev, features_match_proc)
 		{ GPID_FEATURE_GLOBAL_PIDS, "global_pids" },
 		{ GPID_FEATURE_ROBUST_FUTEX, "robust_futex" },
 		{ GPID_FEATURE_SIGQUEUE, "sigqueue" },
-		{ GPID_FEATURE_SIGNAL_FIXUP, "signal_fixup" },
 		{ GPID_FEATURE_MSQ, "msq" },
 		{ GPID_FEATURE_PEERCRED, "peercred" },
+		{ GPID_FEATURE_SIGQUEUE_THREAD, "sigqueue_thread" },
 	};
 	struct gpid_version v;
 	char buf[1024], line[64];

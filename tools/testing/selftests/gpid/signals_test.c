@@ -240,7 +240,7 @@ static int sender(void *arg)
 }
 
 /* Module states of the matrix. */
-static int set_module(int loaded, int fixup)
+static int set_module(int loaded)
 {
 	if (gpid_fd >= 0)
 		close(gpid_fd);
@@ -249,7 +249,7 @@ static int set_module(int loaded, int fixup)
 		return -1;
 	if (!loaded)
 		return 0;
-	if (gpid_load_module_params(fixup ? "" : "signal_fixup=0") ||
+	if (gpid_load_module_params("") ||
 	    !gpid_wait_path(GPID_DEVICE_PATH, 1))
 		return -1;
 	gpid_fd = open("/dev/gpid", O_RDWR | O_CLOEXEC);
@@ -258,7 +258,7 @@ static int set_module(int loaded, int fixup)
 
 static void restore_module(void)
 {
-	set_module(1, 1);
+	set_module(1);
 }
 
 /*
@@ -347,25 +347,23 @@ out:
 	return rc;
 }
 
+/* Every cell must give the same answer with gpid loaded and not: it changes no stock signal. */
 FIXTURE(matrix) {
-	int fixup;
+	int unused;
 };
 
 FIXTURE_VARIANT(matrix) {
 	int loaded;
-	int fixup;
 };
 
-FIXTURE_VARIANT_ADD(matrix, loaded) { .loaded = 1, .fixup = 1 };
-FIXTURE_VARIANT_ADD(matrix, not_loaded) { .loaded = 0, .fixup = 0 };
-FIXTURE_VARIANT_ADD(matrix, fixup_off) { .loaded = 1, .fixup = 0 };
+FIXTURE_VARIANT_ADD(matrix, loaded) { .loaded = 1 };
+FIXTURE_VARIANT_ADD(matrix, not_loaded) { .loaded = 0 };
 
 FIXTURE_SETUP(matrix)
 {
 	sigset_t set;
 
-	ASSERT_EQ(0, set_module(variant->loaded, variant->fixup));
-	self->fixup = variant->loaded && variant->fixup;
+	ASSERT_EQ(0, set_module(variant->loaded));
 	/* Every process below inherits the blocked signal; kill(0) reaches only this group. */
 	sigemptyset(&set);
 	sigaddset(&set, SIG);
@@ -410,7 +408,7 @@ static void check_cell(struct __test_metadata *_metadata, enum placement pl, int
 }
 
 /* Signals sent downwards or within a namespace: the sender names the receiver. */
-static void run_down(struct __test_metadata *_metadata, enum placement pl, int fixup)
+static void run_down(struct __test_metadata *_metadata, enum placement pl)
 {
 	for (size_t i = 0; i < sizeof(methods_down) / sizeof(methods_down[0]); i++) {
 		int method = methods_down[i], want;
@@ -426,52 +424,79 @@ static void run_down(struct __test_metadata *_metadata, enum placement pl, int f
 			want = 0;	/* the receiver cannot see the sender */
 		check_cell(_metadata, pl, method, want, &o);
 	}
-	(void)fixup;
 }
 
-/* kill(0) through a process group the two share. */
-static void run_pgrp(struct __test_metadata *_metadata, enum placement pl, int fixup)
+/*
+ * Signals sent upwards or across: the sender cannot name the receiver by PID, only reach it
+ * through a process group the two share (kill(0)). Stock 7.x fills kill(2)'s si_pid per
+ * receiver (SEND_SIG_NOINFO), so the receiver gets the sender in its own namespace, or 0 when
+ * it cannot see it (6.12 gave the sender's own-namespace number, which gpid used to rewrite).
+ */
+static void run_pgrp(struct __test_metadata *_metadata, enum placement pl)
 {
 	struct outcome o;
-	int want;
 
 	ASSERT_EQ(0, run_cell(pl, M_KILL0, &o)) TH_LOG("%s", placement_name[pl]);
-	if (pl == SIBLINGS)
-		want = 0;
-	else
-		want = fixup ? o.s_top : o.s_own;
-	check_cell(_metadata, pl, M_KILL0, want, &o);
+	check_cell(_metadata, pl, M_KILL0, pl == SIBLINGS ? 0 : o.s_top, &o);
+}
+
+/*
+ * The one other way up, a pidfd of an ancestor-namespace process (inherited, or passed over a
+ * socket), is refused by stock: pidfd_send_signal() takes only targets in the caller's
+ * namespace or below (EINVAL). So no user-originated signal reaches upwards with a wrong
+ * si_pid, and gpid need not rewrite any.
+ */
+TEST(pidfd_upwards_refused_by_stock)
+{
+	int pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	int st;
+	pid_t child;
+
+	ASSERT_LE(0, pidfd);
+	ASSERT_EQ(0, unshare(CLONE_NEWPID));
+	child = fork();
+	if (child == 0) {
+		int r = syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
+
+		_exit(r == -1 && errno == EINVAL ? 0 : 1);
+	}
+	ASSERT_LT(0, child);
+	ASSERT_EQ(child, waitpid(child, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* The same pidfd works from the caller's own namespace. */
+	EXPECT_EQ(0, syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0));
+	close(pidfd);
 }
 
 TEST_F(matrix, same_namespace)
 {
-	run_down(_metadata, SAME, self->fixup);
-	run_pgrp(_metadata, SAME, self->fixup);
+	run_down(_metadata, SAME);
+	run_pgrp(_metadata, SAME);
 }
 
 TEST_F(matrix, ancestor_to_descendant)
 {
-	run_down(_metadata, DOWN, self->fixup);
+	run_down(_metadata, DOWN);
 }
 
 TEST_F(matrix, descendant_to_ancestor)
 {
-	run_pgrp(_metadata, UP, self->fixup);
+	run_pgrp(_metadata, UP);
 }
 
 TEST_F(matrix, siblings)
 {
-	run_pgrp(_metadata, SIBLINGS, self->fixup);
+	run_pgrp(_metadata, SIBLINGS);
 }
 
 TEST_F(matrix, three_levels_down)
 {
-	run_down(_metadata, DOWN3, self->fixup);
+	run_down(_metadata, DOWN3);
 }
 
 TEST_F(matrix, three_levels_up)
 {
-	run_pgrp(_metadata, UP3, self->fixup);
+	run_pgrp(_metadata, UP3);
 }
 
 /* ---- the ioctl on its own (module loaded) --------------------------------------------- */
@@ -484,7 +509,7 @@ FIXTURE_SETUP(sq)
 {
 	sigset_t set;
 
-	ASSERT_EQ(0, set_module(1, 1));
+	ASSERT_EQ(0, set_module(1));
 	self->fd = gpid_fd;
 	sigemptyset(&set);
 	sigaddset(&set, SIG);
@@ -501,23 +526,35 @@ static int sq_ioctl(int fd, struct gpid_sigqueue *q)
 	return ioctl(fd, GPID_IOC_SIGQUEUE, q) ? errno : 0;
 }
 
+/* The probe is armed by the first GPID_IOC_SIGQUEUE only: loading gpid adds nothing to any
+ * other signal. */
 TEST_F(sq, features)
 {
 	struct gpid_version v;
 	char buf[512];
+	sigset_t set;
 
-	ASSERT_EQ(0, ioctl(self->fd, GPID_IOC_VERSION, &v));
-	EXPECT_EQ(GPID_FEATURE_SIGQUEUE | GPID_FEATURE_SIGNAL_FIXUP,
-		  v.features & (GPID_FEATURE_SIGQUEUE | GPID_FEATURE_SIGNAL_FIXUP));
-	ASSERT_LT(0, gpid_read_file("/proc/gpid/signals", buf, sizeof(buf)));
-	EXPECT_EQ(0, strncmp(buf, "fixup 1\narmed 1\ntranslated ", 27)) TH_LOG("%s", buf);
-	ASSERT_EQ(0, set_module(1, 0));
+	sigemptyset(&set);
+	sigaddset(&set, SIG);
+
+	ASSERT_EQ(0, set_module(1));
 	ASSERT_EQ(0, ioctl(gpid_fd, GPID_IOC_VERSION, &v));
-	EXPECT_EQ(GPID_FEATURE_SIGQUEUE, v.features & (GPID_FEATURE_SIGQUEUE | GPID_FEATURE_SIGNAL_FIXUP));
+	EXPECT_EQ(GPID_FEATURE_SIGQUEUE, v.features & GPID_FEATURE_SIGQUEUE);
+	EXPECT_EQ(0, v.features & (1ULL << 3)) TH_LOG("the retired signal-fixup bit is reported");
+	ASSERT_LT(0, gpid_read_file("/proc/gpid/signals", buf, sizeof(buf)));
+	EXPECT_EQ(0, strncmp(buf, "armed 0\nsigqueued 0\n", 21)) TH_LOG("%s", buf);
 	ASSERT_LT(0, gpid_read_file("/proc/gpid/features", buf, sizeof(buf)));
-	EXPECT_NE(NULL, strstr(buf, "signal_fixup off\n"));
 	EXPECT_NE(NULL, strstr(buf, "sigqueue on\n"));
-	restore_module();
+	EXPECT_EQ(NULL, strstr(buf, "signal_fixup"));
+	/* Signal 0 queues nothing and arms nothing; a real one arms the probe. */
+	ASSERT_EQ(0, sq_ioctl(gpid_fd, &(struct gpid_sigqueue){ .target = getpid(), .sig = 0 }));
+	ASSERT_LT(0, gpid_read_file("/proc/gpid/signals", buf, sizeof(buf)));
+	EXPECT_EQ(0, strncmp(buf, "armed 0\n", 8)) TH_LOG("%s", buf);
+	ASSERT_EQ(0, sq_ioctl(gpid_fd, &(struct gpid_sigqueue){ .target = getpid(), .sig = SIG }));
+	ASSERT_EQ(SIG, sigtimedwait(&set, NULL, &(struct timespec){ 1 }));
+	ASSERT_LT(0, gpid_read_file("/proc/gpid/signals", buf, sizeof(buf)));
+	EXPECT_EQ(0, strncmp(buf, "armed 1\nsigqueued 1\n", 21)) TH_LOG("%s", buf);
+	self->fd = gpid_fd;
 }
 
 TEST_F(sq, bad_input)
@@ -570,6 +607,7 @@ TEST_F(sq, self_fields)
 {
 	struct gpid_sigqueue q = { .target = getpid(), .sig = SIG, .value = 0xdeadbeefcafeULL };
 	struct timespec ts = { .tv_sec = 1 };
+	struct gpid_version v;
 	struct gpid_self me;
 	siginfo_t si;
 	sigset_t set;
@@ -583,15 +621,27 @@ TEST_F(sq, self_fields)
 	EXPECT_EQ(getuid(), si.si_uid);
 	EXPECT_EQ(0, si.si_errno);
 	EXPECT_EQ(0xdeadbeefcafeULL, (uint64_t)(uintptr_t)si.si_value.sival_ptr);
-	/* By gpid, thread-directed. */
+	/*
+	 * By gpid, thread-directed: only where no LSM may want a say (send_sig_info asks none, and
+	 * no exported call queues to one thread and asks the LSM); refused with EOPNOTSUPP, with
+	 * nothing queued, on kernels with CONFIG_SECURITY (every distribution's).
+	 */
 	ASSERT_EQ(0, ioctl(self->fd, GPID_IOC_SELF, &me));
+	ASSERT_EQ(0, ioctl(self->fd, GPID_IOC_VERSION, &v));
 	q = (struct gpid_sigqueue){ .target = me.tid, .flags = GPID_SIGQUEUE_GPID | GPID_SIGQUEUE_THREAD,
 				    .sig = SIG, .value = 7 };
-	ASSERT_EQ(0, sq_ioctl(self->fd, &q));
-	ASSERT_EQ(SIG, sigtimedwait(&set, &si, &ts));
-	EXPECT_EQ(SI_QUEUE, si.si_code);
-	EXPECT_EQ(getpid(), si.si_pid);
-	EXPECT_EQ(7, si.si_value.sival_int);
+	if (v.features & GPID_FEATURE_SIGQUEUE_THREAD) {
+		ASSERT_EQ(0, sq_ioctl(self->fd, &q));
+		ASSERT_EQ(SIG, sigtimedwait(&set, &si, &ts));
+		EXPECT_EQ(SI_QUEUE, si.si_code);
+		EXPECT_EQ(getpid(), si.si_pid);
+		EXPECT_EQ(7, si.si_value.sival_int);
+	} else {
+		EXPECT_EQ(0, access("/sys/kernel/security/lsm", F_OK) && errno == ENOENT)
+			TH_LOG("no sigqueue_thread feature, yet securityfs shows no LSM list");
+		EXPECT_EQ(EOPNOTSUPP, sq_ioctl(self->fd, &q));
+		EXPECT_EQ(-1, sigtimedwait(&set, &si, &(struct timespec){ 0 }));
+	}
 	/* Signal 0: existence only, nothing queued. */
 	q = (struct gpid_sigqueue){ .target = getpid(), .sig = 0 };
 	EXPECT_EQ(0, sq_ioctl(self->fd, &q));
