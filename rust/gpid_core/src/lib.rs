@@ -28,9 +28,15 @@
 #[cfg(test)]
 extern crate std;
 
+mod atomic;
 pub mod encoding;
 pub mod index;
 pub mod ipcperm;
 pub mod nsid;
 pub mod robust;
 pub mod threads;
+
+// The loom models of the lock-free structures, run only by `RUSTFLAGS="--cfg loom" cargo test`
+// (which in turn runs nothing else).
+#[cfg(all(test, loom))]
+mod loom_tests;

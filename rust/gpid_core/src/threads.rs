@@ -10,7 +10,7 @@
 //! a tombstone that later inserts reuse, so the table never needs rebuilding, and lookups stop
 //! after [`PROBE_WINDOW`] slots whatever state the table is in.
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use crate::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 /// Slots a key may live in, starting at its hash: bounds every operation.
 pub const PROBE_WINDOW: usize = 32;
@@ -27,7 +27,17 @@ pub struct ThreadSlot {
 
 impl ThreadSlot {
     /// An empty slot, for filling new storage.
+    #[cfg(not(all(test, loom)))]
     pub const fn new() -> Self {
+        Self {
+            key: AtomicUsize::new(EMPTY),
+            value: AtomicU32::new(0),
+        }
+    }
+
+    /// An empty slot (loom's atomics have no `const fn new`).
+    #[cfg(all(test, loom))]
+    pub fn new() -> Self {
         Self {
             key: AtomicUsize::new(EMPTY),
             value: AtomicU32::new(0),
@@ -51,7 +61,8 @@ pub struct ThreadTable<S> {
     live: AtomicUsize,
 }
 
-fn hash(key: usize, mask: usize) -> usize {
+/// Where `key`'s probe window starts in a table of `mask + 1` slots.
+pub(crate) fn hash(key: usize, mask: usize) -> usize {
     // Keys are task_struct addresses: the low bits are alignment, the high bits constant.
     let h = (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     ((h >> 32) as usize) & mask
@@ -153,11 +164,12 @@ impl<S: core::ops::Deref<Target = [ThreadSlot]>> ThreadTable<S> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use std::sync::Arc;
+    use std::sync::{Arc, Barrier};
+    use std::time::{Duration, Instant};
     use std::vec::Vec;
 
     fn table(n: usize) -> ThreadTable<Vec<ThreadSlot>> {
@@ -268,5 +280,64 @@ mod tests {
         for id in 0..8usize {
             assert_eq!(t.get(0x10_0000 + id * 0x40), Some(id as u32));
         }
+    }
+
+    /// `count` task-like keys whose probe windows all start at the same slot of a table of
+    /// `slots` slots, so that their owners race for the same free slot.
+    fn colliding_keys(slots: usize, count: usize) -> Vec<usize> {
+        let key = |i: usize| 0xffff_8880_0100_0000 + i * 0x2c40;
+        let start = hash(key(0), slots - 1);
+        let keys: Vec<usize> = (0..)
+            .map(key)
+            .filter(|&k| hash(k, slots - 1) == start)
+            .take(count)
+            .collect();
+        assert_eq!(keys.len(), count);
+        keys
+    }
+
+    /// Owners of colliding keys register, read back and unregister as fast as they can: each
+    /// must always read back exactly the value it registered. Bounded in time, not rounds.
+    #[test]
+    fn colliding_owners_always_read_back_their_own_value() {
+        // The module's size: `MAX_THREADS` = 4096 registrations, twice as many slots.
+        const SLOTS: usize = 8192;
+        const RUN: Duration = Duration::from_millis(1500);
+        let t = Arc::new(table(SLOTS));
+        let keys = colliding_keys(SLOTS, 2);
+        let go = Arc::new(Barrier::new(keys.len()));
+        let handles: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(id, &key)| {
+                let (t, go) = (Arc::clone(&t), Arc::clone(&go));
+                std::thread::spawn(move || {
+                    go.wait();
+                    let start = Instant::now();
+                    let (mut rounds, mut wrong) = (0u64, 0u64);
+                    while start.elapsed() < RUN {
+                        for _ in 0..1024 {
+                            // Distinct per owner and per round.
+                            let value = ((id as u32) << 24) | (rounds as u32 & 0xff_ffff);
+                            t.insert(key, value).unwrap();
+                            wrong += u64::from(t.get(key) != Some(value));
+                            wrong += u64::from(t.remove(key) != Some(value));
+                            wrong += u64::from(t.get(key).is_some());
+                            rounds += 1;
+                        }
+                    }
+                    (rounds, wrong)
+                })
+            })
+            .collect();
+        let (mut rounds, mut wrong) = (0, 0);
+        for h in handles {
+            let (r, w) = h.join().unwrap();
+            rounds += r;
+            wrong += w;
+        }
+        std::eprintln!("colliding owners: {wrong} wrong results in {rounds} rounds");
+        assert_eq!(wrong, 0, "{wrong} wrong results in {rounds} rounds");
+        assert!(t.is_empty());
     }
 }
