@@ -5,6 +5,7 @@
 //! environment variables of `loom::model::Builder` apply (`LOOM_MAX_PREEMPTIONS`, `LOOM_LOG`,
 //! ...); without `LOOM_MAX_PREEMPTIONS` the bound is [`PREEMPTIONS`].
 
+mod nmi_slots;
 mod threads;
 
 /// The default preemption bound: enough for the races these models are about (two or three
