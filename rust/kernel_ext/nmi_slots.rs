@@ -3,25 +3,22 @@
 //! A fixed set of slots that an NMI-like context fills and process context drains: no locks,
 //! no allocation. A producer claims a free slot with a compare-and-swap, so a value is only
 //! produced when there is room for it.
+//!
+//! The state machine, and the proof that each value has one party at a time, is
+//! `gpid_core::nmi_slots::SlotStates` (host-tested, with loom models); this wrapper only adds
+//! the values, which need `unsafe` to reach.
 
-use core::{
-    cell::UnsafeCell,
-    sync::atomic::{AtomicU8, Ordering},
-};
-
-const FREE: u8 = 0;
-const FILLING: u8 = 1;
-const READY: u8 = 2;
-const TAKING: u8 = 3;
+use crate::gpid_core::nmi_slots::SlotStates;
+use core::cell::UnsafeCell;
 
 /// `N` slots of `T`.
 ///
 /// # Invariants
 ///
-/// `values[i]` is accessed only by the party that moved `states[i]` out of `FREE` (producer,
-/// until it stores `READY` or `FREE`) or out of `READY` (consumer, until it stores `FREE`).
+/// `values[i]` is accessed only inside a callback that `states` called with `i`, which has
+/// slot `i` to itself until it returns (`SlotStates`'s contract).
 pub(crate) struct NmiSlots<T, const N: usize> {
-    states: [AtomicU8; N],
+    states: SlotStates<N>,
     values: [UnsafeCell<Option<T>>; N],
 }
 
@@ -32,7 +29,7 @@ unsafe impl<T: Send, const N: usize> Sync for NmiSlots<T, N> {}
 impl<T, const N: usize> NmiSlots<T, N> {
     pub(crate) fn new() -> Self {
         Self {
-            states: core::array::from_fn(|_| AtomicU8::new(FREE)),
+            states: SlotStates::new(),
             values: core::array::from_fn(|_| UnsafeCell::new(None)),
         }
     }
@@ -40,40 +37,33 @@ impl<T, const N: usize> NmiSlots<T, N> {
     /// Stores `make()` in a free slot. `false` when every slot is taken (then `make` is not
     /// called) or `make` returned `None`.
     pub(crate) fn put(&self, make: impl FnOnce() -> Option<T>) -> bool {
-        for (state, value) in self.states.iter().zip(self.values.iter()) {
-            if state
-                .compare_exchange(FREE, FILLING, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
-                continue;
-            }
-            let Some(v) = make() else {
-                state.store(FREE, Ordering::Release);
+        self.states.put(|i| {
+            // Looked up before `make`, so that a value is never made only to be dropped here.
+            let Some(value) = self.values.get(i) else {
                 return false;
             };
-            // SAFETY: we moved this slot out of `FREE`, so we alone access its value.
+            let Some(v) = make() else {
+                return false;
+            };
+            // SAFETY: `states` gave us `i`, so we alone access its value (type invariant).
             unsafe { *value.get() = Some(v) };
-            state.store(READY, Ordering::Release);
-            return true;
-        }
-        false
+            true
+        })
     }
 
-    /// Hands every ready value to `f`.
+    /// Hands every ready value to `f`, each after its slot is free again.
     pub(crate) fn drain(&self, mut f: impl FnMut(T)) {
-        for (state, value) in self.states.iter().zip(self.values.iter()) {
-            if state
-                .compare_exchange(READY, TAKING, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
-                continue;
-            }
-            // SAFETY: we moved this slot out of `READY`, so we alone access its value.
-            let v = unsafe { (*value.get()).take() };
-            state.store(FREE, Ordering::Release);
-            if let Some(v) = v {
-                f(v);
-            }
-        }
+        self.states.drain(
+            |i| {
+                let value = self.values.get(i)?;
+                // SAFETY: `states` gave us `i`, so we alone access its value (type invariant).
+                unsafe { (*value.get()).take() }
+            },
+            |v| {
+                if let Some(v) = v {
+                    f(v);
+                }
+            },
+        );
     }
 }

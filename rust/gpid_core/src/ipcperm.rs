@@ -34,7 +34,7 @@ pub fn allowed(perm: &IpcPerm, flag: u32, euid: u32, in_group: impl Fn(u32) -> b
     requested & !granted & 0o7 == 0 || cap_ipc_owner
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -8,6 +8,9 @@
 //! - [`nsid`]: the allocator that hands out namespace ids, cyclically and with generations.
 //! - [`index`]: a fixed-capacity hash map from a namespace key to its nsid.
 //! - [`robust`]: the robust-futex list walker and the owner-word policies.
+//! - [`threads`]: the lock-free table of registered threads the exit hook looks up.
+//! - [`nmi_slots`]: the state machine of the slots the exit hook fills and process context
+//!   drains.
 //!
 //! The same files are compiled twice: as this crate by Cargo, and as a module of the kernel
 //! module (`#[path = "gpid_core/src/lib.rs"] pub mod gpid_core;`) with the kernel's rustc flags.
@@ -28,9 +31,16 @@
 #[cfg(test)]
 extern crate std;
 
+mod atomic;
 pub mod encoding;
 pub mod index;
 pub mod ipcperm;
+pub mod nmi_slots;
 pub mod nsid;
 pub mod robust;
 pub mod threads;
+
+// The loom models of the lock-free structures, run only by `RUSTFLAGS="--cfg loom" cargo test`
+// (which in turn runs nothing else).
+#[cfg(all(test, loom))]
+mod loom_tests;

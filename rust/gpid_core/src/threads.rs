@@ -6,19 +6,34 @@
 //!
 //! Why it needs no lock: every key is inserted and removed only by the thread it names (a
 //! thread registers itself; its own exit removes it), so no two parties ever race on one key.
-//! Threads race only for free slots, which they claim with a compare-and-swap. Removal leaves
-//! a tombstone that later inserts reuse, so the table never needs rebuilding, and lookups stop
-//! after [`PROBE_WINDOW`] slots whatever state the table is in.
+//! Threads race only for free slots. Removal leaves a tombstone that later inserts reuse, so
+//! the table never needs rebuilding, and lookups stop after [`PROBE_WINDOW`] slots whatever
+//! state the table is in.
+//!
+//! A slot's key word goes through
+//!
+//! ```text
+//!   EMPTY or TOMBSTONE --CAS--> BUSY --store value, then store key (Release)--> key
+//!   key --CAS (Release)--> TOMBSTONE
+//! ```
+//!
+//! The claim comes first and the value second: a free slot is taken by exactly one inserter,
+//! which then alone writes the value, so a slot never pairs one thread's key with another
+//! thread's value. (Writing the value first and claiming after lets a losing inserter's write
+//! land in the winner's slot.) `BUSY` is never a key, so lookups skip a slot being filled, and
+//! no other inserter claims it; it lasts two stores, and every claim ends in a key.
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use super::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 /// Slots a key may live in, starting at its hash: bounds every operation.
 pub const PROBE_WINDOW: usize = 32;
 
 const EMPTY: usize = 0;
 const TOMBSTONE: usize = 1;
+/// Claimed by an insert that has not published its key yet.
+const BUSY: usize = 2;
 
-/// One slot: a thread key (`EMPTY`, `TOMBSTONE` or a real key) and its owner value.
+/// One slot: a thread key (`EMPTY`, `TOMBSTONE`, `BUSY` or a real key) and its owner value.
 #[derive(Debug, Default)]
 pub struct ThreadSlot {
     key: AtomicUsize,
@@ -27,7 +42,17 @@ pub struct ThreadSlot {
 
 impl ThreadSlot {
     /// An empty slot, for filling new storage.
+    #[cfg(not(all(test, loom)))]
     pub const fn new() -> Self {
+        Self {
+            key: AtomicUsize::new(EMPTY),
+            value: AtomicU32::new(0),
+        }
+    }
+
+    /// An empty slot (loom's atomics have no `const fn new`).
+    #[cfg(all(test, loom))]
+    pub fn new() -> Self {
         Self {
             key: AtomicUsize::new(EMPTY),
             value: AtomicU32::new(0),
@@ -38,7 +63,7 @@ impl ThreadSlot {
 /// Why a registration failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThreadTableError {
-    /// The key is 0 or 1 (reserved), or the storage size is not a power of two.
+    /// The key is 0, 1 or 2 (reserved), or the storage size is not a power of two.
     Invalid,
     /// No free slot in the key's probe window, or the table holds its maximum.
     Full,
@@ -48,10 +73,13 @@ pub enum ThreadTableError {
 #[derive(Debug)]
 pub struct ThreadTable<S> {
     slots: S,
+    /// Registered keys plus inserts under way (each reserves its place before it claims a
+    /// slot), so the slots holding a key or `BUSY` never outnumber [`ThreadTable::max_len`].
     live: AtomicUsize,
 }
 
-fn hash(key: usize, mask: usize) -> usize {
+/// Where `key`'s probe window starts in a table of `mask + 1` slots.
+pub(crate) fn hash(key: usize, mask: usize) -> usize {
     // Keys are task_struct addresses: the low bits are alignment, the high bits constant.
     let h = (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     ((h >> 32) as usize) & mask
@@ -65,6 +93,8 @@ impl<S: core::ops::Deref<Target = [ThreadSlot]>> ThreadTable<S> {
         if n < PROBE_WINDOW || !n.is_power_of_two() {
             return Err(ThreadTableError::Invalid);
         }
+        // Relaxed: the table is not shared yet; whatever shares it (an `Arc`, a spawn, a
+        // lock) orders these stores before every use.
         for slot in slots.iter() {
             slot.key.store(EMPTY, Ordering::Relaxed);
         }
@@ -74,12 +104,14 @@ impl<S: core::ops::Deref<Target = [ThreadSlot]>> ThreadTable<S> {
         })
     }
 
-    /// How many keys are registered.
+    /// How many keys are registered. An insert under way counts from just before it claims
+    /// a slot, and stops counting if it fails with [`ThreadTableError::Full`].
     pub fn len(&self) -> usize {
         self.live.load(Ordering::Relaxed)
     }
 
-    /// Whether no key is registered: the exit hook's fast path.
+    /// Whether no key is registered: the exit hook's fast path. Exact for a thread asking
+    /// about itself, whose own registration precedes the question in program order.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -95,69 +127,104 @@ impl<S: core::ops::Deref<Target = [ThreadSlot]>> ThreadTable<S> {
         (0..PROBE_WINDOW).filter_map(move |i| self.slots.get(start.wrapping_add(i) & mask))
     }
 
-    /// Registers `key` with `value`, or updates its value. Only the thread `key` names may
-    /// call this for `key`.
+    /// The slot holding `key`, if any. The whole window is always scanned (no stop at an
+    /// `EMPTY` slot), so a key is found wherever its insert put it.
+    fn find(&self, key: usize) -> Option<&ThreadSlot> {
+        // Acquire pairs with the Release that published the key in `insert`: whoever sees
+        // the key sees the value written before it.
+        self.window(key).find(|s| s.key.load(Ordering::Acquire) == key)
+    }
+
+    /// Registers `key` with `value`, or updates its value if it is registered already (a
+    /// thread that registers twice keeps one slot, with the latest value). Only the thread
+    /// `key` names may call this for `key`.
     pub fn insert(&self, key: usize, value: u32) -> Result<(), ThreadTableError> {
-        if key == EMPTY || key == TOMBSTONE {
+        if key <= BUSY {
             return Err(ThreadTableError::Invalid);
         }
-        if let Some(slot) = self.window(key).find(|s| s.key.load(Ordering::Acquire) == key) {
-            slot.value.store(value, Ordering::Release);
+        // Only this thread inserts or removes `key`, so what this scan finds cannot change
+        // under it: if the key is absent now it stays absent until this call adds it, and
+        // the table never holds it twice.
+        if let Some(slot) = self.find(key) {
+            // Relaxed: the slot is published already, and the value's only exact reader is
+            // this same thread (see `get`).
+            slot.value.store(value, Ordering::Relaxed);
             return Ok(());
         }
-        if self.live.fetch_add(1, Ordering::AcqRel) >= self.max_len() {
-            self.live.fetch_sub(1, Ordering::AcqRel);
+        // Reserve a place first, so concurrent inserts can never fill more than half the
+        // slots. Relaxed: the counter only bounds occupancy (its read-modify-writes are
+        // totally ordered whatever the ordering); it publishes nothing.
+        if self.live.fetch_add(1, Ordering::Relaxed) >= self.max_len() {
+            self.live.fetch_sub(1, Ordering::Relaxed);
             return Err(ThreadTableError::Full);
         }
         for slot in self.window(key) {
-            // The value is written before the key is published, and only this thread reads it
-            // back for this key, so readers of other keys never depend on it.
-            for free in [EMPTY, TOMBSTONE] {
-                if slot.key.load(Ordering::Relaxed) != free {
-                    continue;
-                }
-                slot.value.store(value, Ordering::Relaxed);
-                if slot
-                    .key
-                    .compare_exchange(free, key, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    return Ok(());
-                }
+            let seen = slot.key.load(Ordering::Relaxed);
+            if seen != EMPTY && seen != TOMBSTONE {
+                continue;
             }
+            // One attempt per slot keeps the work bounded; losing the slot to another
+            // inserter just moves on. Acquire pairs with the Release of the `remove` that
+            // left a tombstone: its read of the old value happens before our write below,
+            // so it returns its own value, never ours.
+            if slot
+                .key
+                .compare_exchange(seen, BUSY, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                continue;
+            }
+            // The slot is ours alone: no insert claims a `BUSY` slot, no lookup or remove
+            // matches it. Relaxed, because the Release below publishes it.
+            slot.value.store(value, Ordering::Relaxed);
+            slot.key.store(key, Ordering::Release);
+            return Ok(());
         }
-        self.live.fetch_sub(1, Ordering::AcqRel);
+        self.live.fetch_sub(1, Ordering::Relaxed);
         Err(ThreadTableError::Full)
     }
 
-    /// The value registered for `key`.
+    /// The value registered for `key`. Bounded (one probe window) and lock-free: callable
+    /// from NMI-like context.
+    ///
+    /// Exact when no insert or remove of `key` runs at the same time, which is always the
+    /// case for the thread `key` names (the kernel's only caller). Another thread that races
+    /// with `key`'s own insert sees it registered or not, and one that races with its remove
+    /// may see a value of whichever key reuses the slot next.
     pub fn get(&self, key: usize) -> Option<u32> {
-        self.window(key)
-            .find(|s| s.key.load(Ordering::Acquire) == key)
-            .map(|s| s.value.load(Ordering::Acquire))
+        if key <= BUSY {
+            return None;
+        }
+        // Relaxed: `find`'s Acquire already orders the value's write before this read.
+        self.find(key).map(|s| s.value.load(Ordering::Relaxed))
     }
 
     /// Unregisters `key`; returns its value if it was registered. Only the thread `key` names
     /// (or its exit hook) may call this for `key`.
     pub fn remove(&self, key: usize) -> Option<u32> {
-        if key == EMPTY || key == TOMBSTONE {
+        if key <= BUSY {
             return None;
         }
-        let slot = self.window(key).find(|s| s.key.load(Ordering::Acquire) == key)?;
-        let value = slot.value.load(Ordering::Acquire);
+        let slot = self.find(key)?;
+        let value = slot.value.load(Ordering::Relaxed);
+        // Release pairs with the Acquire of the insert that claims this tombstone next: our
+        // read of the value above happens before its write. A compare-and-swap rather than a
+        // store, although only this thread moves the slot away from `key`: a broken caller
+        // removing one key twice at once then removes it once and counts it once.
         slot.key
-            .compare_exchange(key, TOMBSTONE, Ordering::AcqRel, Ordering::Relaxed)
+            .compare_exchange(key, TOMBSTONE, Ordering::Release, Ordering::Relaxed)
             .ok()?;
-        self.live.fetch_sub(1, Ordering::AcqRel);
+        self.live.fetch_sub(1, Ordering::Relaxed);
         Some(value)
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use std::sync::Arc;
+    use std::sync::{Arc, Barrier};
+    use std::time::{Duration, Instant};
     use std::vec::Vec;
 
     fn table(n: usize) -> ThreadTable<Vec<ThreadSlot>> {
@@ -184,7 +251,12 @@ mod tests {
         let t = table(64);
         assert_eq!(t.insert(0, 1), Err(ThreadTableError::Invalid));
         assert_eq!(t.insert(1, 1), Err(ThreadTableError::Invalid));
+        assert_eq!(t.insert(2, 1), Err(ThreadTableError::Invalid));
         assert_eq!(t.remove(1), None);
+        // Reserved keys never match a free, dead or half-filled slot.
+        for reserved in [0, 1, 2] {
+            assert_eq!(t.get(reserved), None);
+        }
         let bad: Vec<ThreadSlot> = (0..48).map(|_| ThreadSlot::new()).collect();
         assert!(ThreadTable::new(bad).is_err());
         let small: Vec<ThreadSlot> = (0..16).map(|_| ThreadSlot::new()).collect();
@@ -268,5 +340,64 @@ mod tests {
         for id in 0..8usize {
             assert_eq!(t.get(0x10_0000 + id * 0x40), Some(id as u32));
         }
+    }
+
+    /// `count` task-like keys whose probe windows all start at the same slot of a table of
+    /// `slots` slots, so that their owners race for the same free slot.
+    fn colliding_keys(slots: usize, count: usize) -> Vec<usize> {
+        let key = |i: usize| 0xffff_8880_0100_0000 + i * 0x2c40;
+        let start = hash(key(0), slots - 1);
+        let keys: Vec<usize> = (0..)
+            .map(key)
+            .filter(|&k| hash(k, slots - 1) == start)
+            .take(count)
+            .collect();
+        assert_eq!(keys.len(), count);
+        keys
+    }
+
+    /// Owners of colliding keys register, read back and unregister as fast as they can: each
+    /// must always read back exactly the value it registered. Bounded in time, not rounds.
+    #[test]
+    fn colliding_owners_always_read_back_their_own_value() {
+        // The module's size: `MAX_THREADS` = 4096 registrations, twice as many slots.
+        const SLOTS: usize = 8192;
+        const RUN: Duration = Duration::from_millis(1500);
+        let t = Arc::new(table(SLOTS));
+        let keys = colliding_keys(SLOTS, 2);
+        let go = Arc::new(Barrier::new(keys.len()));
+        let handles: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(id, &key)| {
+                let (t, go) = (Arc::clone(&t), Arc::clone(&go));
+                std::thread::spawn(move || {
+                    go.wait();
+                    let start = Instant::now();
+                    let (mut rounds, mut wrong) = (0u64, 0u64);
+                    while start.elapsed() < RUN {
+                        for _ in 0..1024 {
+                            // Distinct per owner and per round.
+                            let value = ((id as u32) << 24) | (rounds as u32 & 0xff_ffff);
+                            t.insert(key, value).unwrap();
+                            wrong += u64::from(t.get(key) != Some(value));
+                            wrong += u64::from(t.remove(key) != Some(value));
+                            wrong += u64::from(t.get(key).is_some());
+                            rounds += 1;
+                        }
+                    }
+                    (rounds, wrong)
+                })
+            })
+            .collect();
+        let (mut rounds, mut wrong) = (0, 0);
+        for h in handles {
+            let (r, w) = h.join().unwrap();
+            rounds += r;
+            wrong += w;
+        }
+        std::eprintln!("colliding owners: {wrong} wrong results in {rounds} rounds");
+        assert_eq!(wrong, 0, "{wrong} wrong results in {rounds} rounds");
+        assert!(t.is_empty());
     }
 }
