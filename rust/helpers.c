@@ -630,11 +630,6 @@ struct kernel_siginfo *gpid_queued_siginfo(struct task_struct *t, bool group,
 	return memcmp(&q->info, info, sizeof(*info)) ? NULL : &q->info;
 }
 
-void gpid_siginfo_set_pid(struct kernel_siginfo *info, pid_t pid)
-{
-	info->si_pid = pid;
-}
-
 /* Makes @info what sigqueue(3) from the current task to @t would have queued. */
 void gpid_siginfo_make_queue(struct kernel_siginfo *info, struct task_struct *t, u64 value)
 {

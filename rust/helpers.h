@@ -103,7 +103,6 @@ int gpid_siginfo_code(const struct kernel_siginfo *info);
 u64 gpid_siginfo_token(const struct kernel_siginfo *info);
 struct kernel_siginfo *gpid_queued_siginfo(struct task_struct *t, bool group,
 					   const struct kernel_siginfo *info);
-void gpid_siginfo_set_pid(struct kernel_siginfo *info, pid_t pid);
 void gpid_siginfo_make_queue(struct kernel_siginfo *info, struct task_struct *t, u64 value);
 bool gpid_task_is_kthread(const struct task_struct *t);
 bool gpid_security_enabled(void);

@@ -87,7 +87,7 @@ impl AtLoad {
     /// Whether `party` and `time`, the side's record now, show an operation since load. One by
     /// the same party within the same second as the last one before the load does not show.
     fn changed(&self, party: Option<&ARef<Pid>>, time: i64) -> bool {
-        let addr = |p: Option<&ARef<Pid>>| p.map_or(core::ptr::null(), |p| &**p as *const Pid);
+        let addr = |p: Option<&ARef<Pid>>| p.map_or(core::ptr::null(), |p| core::ptr::from_ref::<Pid>(p));
         addr(self.party.as_ref()) != addr(party) || self.time != time
     }
 }

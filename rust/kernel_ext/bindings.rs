@@ -18,7 +18,12 @@
     improper_ctypes,
     unsafe_op_in_unsafe_fn,
     clippy::all,
-    clippy::undocumented_unsafe_blocks
+    clippy::undocumented_unsafe_blocks,
+    // The kernel's own bindings crate allows the same pedantic lints for generated code.
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr
 )]
 
 // The kernel's bindgen parameters blocklist these; its own `bindings` crate defines them the

@@ -183,7 +183,7 @@ pub(crate) fn for_each_msq_everywhere(mut f: impl FnMut(IpcNsKey, i32, MsqRecord
     /// passed to `gpid_for_each_ipc_ns` below.
     unsafe extern "C" fn visit(ns: *mut bindings::ipc_namespace, arg: *mut c_void) {
         // SAFETY: see above.
-        let f = unsafe { &mut *(arg as *mut &mut dyn FnMut(IpcNsKey, i32, MsqRecord)) };
+        let f = unsafe { &mut *arg.cast::<&mut dyn FnMut(IpcNsKey, i32, MsqRecord)>() };
         let rcu = rcu::read_lock();
         // SAFETY: `ns` is live under RCU; `perm` is a message queue's, valid under RCU.
         unsafe {
@@ -195,7 +195,7 @@ pub(crate) fn for_each_msq_everywhere(mut f: impl FnMut(IpcNsKey, i32, MsqRecord
         };
     }
     // SAFETY: `visit` has the callback's prototype; `f` outlives the call.
-    to_result(unsafe { bindings::gpid_for_each_ipc_ns(Some(visit), &mut f as *mut _ as *mut c_void) })
+    to_result(unsafe { bindings::gpid_for_each_ipc_ns(Some(visit), core::ptr::from_mut(&mut f).cast::<c_void>()) })
 }
 
 /// The `id` of a `struct kern_ipc_perm *` seen as a probed function's argument (NMI-safe:

@@ -36,7 +36,7 @@ impl MmRef {
     fn with_page<R>(&self, addr: usize, f: impl FnOnce(*mut u8, usize) -> (R, bool)) -> Result<R, Fault> {
         let mut page: *mut bindings::page = core::ptr::null_mut();
         // SAFETY: `mm` is a live reference (type invariant); `page` is a valid out pointer.
-        let kaddr = unsafe { bindings::gpid_user_page_map(self.mm.as_ptr(), addr as _, &mut page) };
+        let kaddr = unsafe { bindings::gpid_user_page_map(self.mm.as_ptr(), addr as kernel::ffi::c_ulong, &mut page) };
         if kaddr.is_null() {
             return Err(Fault);
         }

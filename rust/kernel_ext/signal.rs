@@ -103,12 +103,6 @@ pub(crate) struct Queued<'a> {
 }
 
 impl Queued<'_> {
-    /// Sets `si_pid`.
-    pub(crate) fn set_pid(&mut self, pid: i32) {
-        // SAFETY: the entry is protected by the siglock we run under (type invariant).
-        unsafe { bindings::gpid_siginfo_set_pid(self.info, pid) }
-    }
-
     /// Makes the entry what `sigqueue(3)` from the current task would have queued, with
     /// `value`: `SI_QUEUE`, `si_pid` the sender's TGID in the target's namespace (0 when
     /// invisible), `si_uid` its real UID in the target's user namespace.
@@ -192,7 +186,7 @@ unsafe extern "C" fn probe<H: SignalHandler>(
     });
     // SAFETY: `cookie` is the `&H::Request` the send was made with (same `H`: the tag
     // matches), alive for the whole send.
-    let req = req.map(|s| unsafe { &*(s.cookie as *const H::Request) });
+    let req = req.map(|s| unsafe { &*s.cookie.cast::<H::Request>() });
     handler.generated(&ev, req);
 }
 
@@ -254,7 +248,7 @@ pub(crate) fn send_group<H: SignalHandler>(
     };
     let slot = bindings::gpid_send_slot {
         tag: tag::<H>(),
-        cookie: (req as *const H::Request).cast(),
+        cookie: core::ptr::from_ref::<H::Request>(req).cast(),
         token,
         sig,
         group: 1,
@@ -278,7 +272,7 @@ pub(crate) fn send_thread<H: SignalHandler>(
 ) -> Result {
     let slot = bindings::gpid_send_slot {
         tag: tag::<H>(),
-        cookie: (req as *const H::Request).cast(),
+        cookie: core::ptr::from_ref::<H::Request>(req).cast(),
         token: 0,
         sig,
         group: 0,

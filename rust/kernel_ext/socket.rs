@@ -52,9 +52,11 @@ impl Socket {
         // SAFETY: the socket is live (type invariant); `uid` and `gid` are valid for writes.
         let pid = unsafe { bindings::gpid_sock_peer(self.ptr.as_ptr(), &mut uid, &mut gid) };
         PeerCred {
-            // SAFETY: `gpid_sock_peer` returns a counted reference (or NULL), which the
-            // `ARef` takes over.
-            pid: NonNull::new(pid).map(|p| unsafe { ARef::from_raw(p.cast::<Pid>()) }),
+            pid: NonNull::new(pid).map(|p| {
+                // SAFETY: `gpid_sock_peer` returns a counted reference (or NULL), which the
+                // `ARef` takes over.
+                unsafe { ARef::from_raw(p.cast::<Pid>()) }
+            }),
             uid,
             gid,
         }
