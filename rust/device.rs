@@ -225,6 +225,12 @@ fn robust_register(gpids: &Gpids, a: &mut uapi::gpid_robust_register) -> Result 
         return Err(EINVAL);
     }
     let owner = Current::with(|current| {
+        // A 32-bit task's robust list is the compat one (`compat_robust_list`, 32-bit
+        // entries), which the exit hook does not walk: refuse rather than register a thread
+        // whose words would never be recovered.
+        if current.in_compat_syscall() {
+            return Err(EOPNOTSUPP);
+        }
         let tid = current.pid(PidType::Pid).ok_or(ESRCH)?;
         gpids.canonical(&tid)
     })?;

@@ -59,14 +59,9 @@ pub(crate) struct Gpids {
     pub(crate) signals: Signals,
 }
 
-/// `EOVERFLOW`, which 6.12's `kernel::error::code` lacks.
-fn eoverflow() -> Error {
-    Error::from_errno(-(kernel::bindings::EOVERFLOW as i32))
-}
-
 pub(crate) fn encoding_errno(e: EncodingError) -> Error {
     match e {
-        EncodingError::Overflow => eoverflow(),
+        EncodingError::Overflow => EOVERFLOW,
         EncodingError::Invalid | EncodingError::BadPidBits => EINVAL,
     }
 }

@@ -649,6 +649,12 @@ bool gpid_task_is_kthread(const struct task_struct *t)
 	return t->flags & PF_KTHREAD;
 }
 
+/* Whether the current syscall is a 32-bit task's (robust lists: compat_robust_list). */
+bool gpid_in_compat_syscall(void)
+{
+	return in_compat_syscall();
+}
+
 bool gpid_security_enabled(void)
 {
 	return IS_ENABLED(CONFIG_SECURITY);

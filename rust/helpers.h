@@ -105,6 +105,7 @@ struct kernel_siginfo *gpid_queued_siginfo(struct task_struct *t, bool group,
 					   const struct kernel_siginfo *info);
 void gpid_siginfo_make_queue(struct kernel_siginfo *info, struct task_struct *t, u64 value);
 bool gpid_task_is_kthread(const struct task_struct *t);
+bool gpid_in_compat_syscall(void);
 bool gpid_security_enabled(void);
 unsigned long gpid_spin_lock_irqsave(spinlock_t *lock);
 void gpid_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);

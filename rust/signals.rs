@@ -188,7 +188,7 @@ impl Signals {
             return Ok(());
         }
         if !self.available {
-            return Err(eopnotsupp());
+            return Err(EOPNOTSUPP);
         }
         let mut probe = self.probe.lock();
         if probe.is_none() {
@@ -214,11 +214,6 @@ impl Signals {
     pub(crate) fn armed(&self) -> bool {
         self.armed.load(Ordering::Acquire)
     }
-}
-
-/// `EOPNOTSUPP`, which 6.12's `kernel::error::code` lacks.
-fn eopnotsupp() -> Error {
-    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
 }
 
 /// `GPID_IOC_SIGQUEUE`.
@@ -269,7 +264,7 @@ pub(crate) fn sigqueue(gpids: &Gpids, a: &uapi::gpid_sigqueue) -> Result {
     let result = if thread {
         // send_sig_info() asks no LSM: where one may be active, refuse rather than bypass it.
         if signal::security_enabled() {
-            return Err(eopnotsupp());
+            return Err(EOPNOTSUPP);
         }
         signal::send_thread::<Hook>(sig, &target, a.value, &req)
     } else {

@@ -43,6 +43,12 @@ impl Current {
         unsafe { Pid::from_ptr(bindings::gpid_current_pid_ref(kind.raw())) }
     }
 
+    /// Whether the running syscall comes from a 32-bit (compat) task.
+    pub(crate) fn in_compat_syscall(&self) -> bool {
+        // SAFETY: reads the current task's syscall state; no argument.
+        unsafe { bindings::gpid_in_compat_syscall() }
+    }
+
     /// A counted reference to the task's `kind` pid.
     pub(crate) fn pid(&self, kind: PidType) -> Option<ARef<Pid>> {
         // SAFETY: `current` is alive; `get_task_pid` returns a counted reference or NULL.

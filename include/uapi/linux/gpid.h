@@ -277,6 +277,8 @@ struct gpid_pidfd {
  *
  * Registration is per thread and lasts until the thread exits or execs, calls
  * GPID_IOC_ROBUST_UNREGISTER, or the module is unloaded. PI futexes are not supported.
+ * Errors: EINVAL (flags), ENOSPC (no free thread slot or nsid), EOPNOTSUPP from a 32-bit
+ * (compat) task, whose compat robust list gpid does not walk.
  */
 
 /**

@@ -542,7 +542,7 @@ TEST_F(sq, features)
 	EXPECT_EQ(GPID_FEATURE_SIGQUEUE, v.features & GPID_FEATURE_SIGQUEUE);
 	EXPECT_EQ(0, v.features & (1ULL << 3)) TH_LOG("the retired signal-fixup bit is reported");
 	ASSERT_LT(0, gpid_read_file("/proc/gpid/signals", buf, sizeof(buf)));
-	EXPECT_EQ(0, strncmp(buf, "armed 0\nsigqueued 0\n", 21)) TH_LOG("%s", buf);
+	EXPECT_EQ(0, strncmp(buf, "armed 0\nsigqueued 0\n", 20)) TH_LOG("%s", buf);
 	ASSERT_LT(0, gpid_read_file("/proc/gpid/features", buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, "sigqueue on\n"));
 	EXPECT_EQ(NULL, strstr(buf, "signal_fixup"));
@@ -553,7 +553,7 @@ TEST_F(sq, features)
 	ASSERT_EQ(0, sq_ioctl(gpid_fd, &(struct gpid_sigqueue){ .target = getpid(), .sig = SIG }));
 	ASSERT_EQ(SIG, sigtimedwait(&set, NULL, &(struct timespec){ 1 }));
 	ASSERT_LT(0, gpid_read_file("/proc/gpid/signals", buf, sizeof(buf)));
-	EXPECT_EQ(0, strncmp(buf, "armed 1\nsigqueued 1\n", 21)) TH_LOG("%s", buf);
+	EXPECT_EQ(0, strncmp(buf, "armed 1\nsigqueued 1\n", 20)) TH_LOG("%s", buf);
 	self->fd = gpid_fd;
 }
 
