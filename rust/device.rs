@@ -105,7 +105,8 @@ fn self_ids(gpids: &Gpids) -> Result<uapi::gpid_self> {
             tid: encode(PidType::Pid)?,
             tgid: encode(PidType::Tgid)?,
             nsid,
-            level: ns.level(),
+            // Relative to the caller's own namespace (`PidNamespace::level_from`).
+            level: 0,
         })
     })
 }

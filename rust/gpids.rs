@@ -181,17 +181,19 @@ impl Gpids {
         let nr = i32::try_from(g.nr).map_err(|_| EINVAL)?;
         let rcu = rcu::read_lock();
         let registry = self.registry.lock();
-        let ns: &PidNamespace = if g.is_unqualified() {
-            viewer
+        let (ns, bound): (&PidNamespace, bool) = if g.is_unqualified() {
+            (viewer, true)
         } else {
             match registry.get(g.nsid) {
-                Some((entry, _)) => &entry.ns,
-                None => return Err(ESRCH),
+                Some((entry, _)) => (&entry.ns, true),
+                // An unbound nsid takes the same path too, looking the number up in the
+                // viewer's namespace, so that no answer is faster for nothing.
+                None => (viewer, false),
             }
         };
-        // Look the task up even when the namespace is invisible, so that both answers take the
-        // same path.
-        let visible_ns = viewer.is_same_or_ancestor_of(ns);
+        // Look the task up even when the namespace is invisible or unbound, so that every
+        // answer takes the same path.
+        let visible_ns = bound && viewer.is_same_or_ancestor_of(ns);
         let found = match Pid::find(nr, ns, &rcu) {
             Some(pid) if pid.has_task(PidType::Pid, &rcu) => pid.nr_in(viewer),
             _ => 0,
@@ -256,7 +258,7 @@ impl Gpids {
         }
         Ok(NsInfo {
             nsid,
-            level: ns.level(),
+            level: ns.level_from(viewer),
             parent_nsid,
             ino: ns.inum(),
             generation,
@@ -266,13 +268,27 @@ impl Gpids {
     }
 
     /// Binds `ns` to a requested nsid and/or sets its export policy, for a caller with the
-    /// capabilities the change needs over `ns`'s owning user namespace.
-    pub(crate) fn ns_set(&self, ns: &PidNamespace, set: NsSet) -> Result<(u32, u32)> {
-        if set.nsid.is_some()
-            && !ns.current_capable(Capability::CheckpointRestore)
-            && !ns.current_capable(Capability::SysAdmin)
-        {
-            return Err(EPERM);
+    /// capabilities the change needs.
+    ///
+    /// A requested nsid needs `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN` in the initial user
+    /// namespace: binding a slot makes every gpid that names it (a dead namespace's, kept in
+    /// futex words, lock files and logs) mean the new namespace, which is power over whoever
+    /// held it before, and only the initial namespace's admin has power over every namespace.
+    /// Anyone else gets `EPERM` for every nsid, after the same lookup, whether the slot is free,
+    /// dead or held by a namespace it cannot see, so the answer tells it nothing; asking for
+    /// the nsid its namespace already holds is the one exception (it knows that one).
+    pub(crate) fn ns_set(&self, ns: &PidNamespace, mut set: NsSet) -> Result<(u32, u32)> {
+        if let Some(wanted) = set.nsid {
+            let init = PidNamespace::init_ns();
+            if !init.current_capable(Capability::CheckpointRestore)
+                && !init.current_capable(Capability::SysAdmin)
+            {
+                let holds = self.registry.lock().nsid_of(ns);
+                if holds.map(|(bound, _)| bound) != Some(wanted) {
+                    return Err(EPERM);
+                }
+                set.nsid = None;
+            }
         }
         if set.export.is_some() && !ns.current_capable(Capability::SysAdmin) {
             return Err(EPERM);

@@ -31,7 +31,7 @@ use crate::{
     gpids::Gpids,
     kernel_ext::{
         ipc::{
-            current_euid, current_in_group, current_msq, current_msqids,
+            current_euid, current_in_group, current_ipc_owner_capable, current_msq, current_msqids,
             current_msqs_received_by, for_each_msq_everywhere, perm_id, IpcNsKey, MsqRecord,
         },
         kretprobes::{KretprobeHandler, KretprobeRegistration, Regs},
@@ -351,7 +351,7 @@ impl Msq {
     /// as `msgctl(IPC_STAT)`.
     fn parties(&self, msqid: i32) -> Result<(Party, Party)> {
         let msq = current_msq(msqid).ok_or(EINVAL)?;
-        if !ipcperm::allowed(&msq.perm, ipcperm::READ, current_euid(), current_in_group, msq.owner_cap) {
+        if !ipcperm::allowed(&msq.perm, ipcperm::READ, current_euid(), current_in_group, current_ipc_owner_capable) {
             return Err(EACCES);
         }
         let record = msq.record;

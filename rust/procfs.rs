@@ -7,11 +7,23 @@ use crate::{
     gpids::Gpids,
     kernel_ext::{
         proc_fs::{ProcDir, ProcShow},
+        pid_namespace::{Capability, PidNamespace},
         task::Current,
         uapi,
     },
 };
 use kernel::{c_str, prelude::*, seq_file::SeqFile, seq_print, sync::Arc};
+
+/// Whether the reader may see system-wide activity counters: the initial namespace's admin
+/// (its PID namespace, `CAP_SYS_ADMIN` in the initial user namespace). A counter moved by
+/// every namespace's signals, mutexes and sockets would let a container watch the host's and
+/// its siblings' activity, which stock Linux hides; everyone else reads the state lines only.
+fn reader_sees_counters() -> bool {
+    Current::with(|current| {
+        let init = PidNamespace::init_ns();
+        core::ptr::eq(current.pid_ns(), init) && init.current_capable_noaudit(Capability::SysAdmin)
+    })
+}
 
 /// Creates `/proc/gpid` and its files; they disappear when the returned directory is dropped.
 pub(crate) fn create(gpids: Arc<Gpids>) -> Result<ProcDir<Gpids>> {
@@ -71,7 +83,7 @@ impl ProcShow for Namespaces {
                     "{} {} {} {} {} {} {}\n",
                     nsid,
                     generation,
-                    entry.ns.level(),
+                    entry.ns.level_from(current.pid_ns()),
                     parent,
                     entry.ns.inum(),
                     u8::from(entry.ns.is_live()),
@@ -94,6 +106,9 @@ impl ProcShow for Robust {
         let s = &robust.state.stats;
         let load = |c: &core::sync::atomic::AtomicU64| c.load(core::sync::atomic::Ordering::Relaxed);
         seq_print!(m, "armed {}\n", u8::from(robust.armed()));
+        if !reader_sees_counters() {
+            return Ok(());
+        }
         seq_print!(m, "registered {}\n", robust.registered());
         seq_print!(m, "registrations {}\n", load(&s.registrations));
         seq_print!(m, "walks {}\n", load(&s.walks));
@@ -136,8 +151,10 @@ impl ProcShow for Msq {
             })
         })?;
         pushed?;
-        for (name, value) in gpids.msq.stats() {
-            seq_print!(m, "# {} {}\n", name, value);
+        if reader_sees_counters() {
+            for (name, value) in gpids.msq.stats() {
+                seq_print!(m, "# {} {}\n", name, value);
+            }
         }
         seq_print!(m, "msqid sender_state sender_pid sender_gpid receiver_state receiver_pid receiver_gpid\n");
         for (msqid, s, r) in rows.iter() {
@@ -154,6 +171,9 @@ impl ProcShow for Creds {
     type Data = Gpids;
 
     fn show(m: &SeqFile, _gpids: &Gpids) -> Result {
+        if !reader_sees_counters() {
+            return Ok(());
+        }
         for (name, value) in creds::STATS.lines() {
             seq_print!(m, "{} {}\n", name, value);
         }
@@ -172,6 +192,9 @@ impl ProcShow for Signals {
         let s = &signals.state.stats;
         let load = |c: &core::sync::atomic::AtomicU64| c.load(core::sync::atomic::Ordering::Relaxed);
         seq_print!(m, "armed {}\n", u8::from(signals.armed()));
+        if !reader_sees_counters() {
+            return Ok(());
+        }
         seq_print!(m, "sigqueued {}\n", load(&s.sigqueued));
         seq_print!(m, "records {}\n", load(&s.records));
         seq_print!(m, "records_taken {}\n", load(&s.records_taken));

@@ -69,8 +69,6 @@ unsafe fn record_of(perm: *mut bindings::kern_ipc_perm) -> Option<MsqRecord> {
 pub(crate) struct MsqSnapshot {
     /// Ownership and mode.
     pub(crate) perm: IpcPerm,
-    /// Whether the caller has `CAP_IPC_OWNER` over the queue's IPC namespace.
-    pub(crate) owner_cap: bool,
     pub(crate) record: MsqRecord,
 }
 
@@ -100,12 +98,17 @@ pub(crate) fn current_msq(msqid: i32) -> Option<MsqSnapshot> {
         // SAFETY: `perm` is a message queue's and stays valid under RCU.
         (fields, unsafe { record_of(perm) }?)
     };
-    // SAFETY: `ns` is live; `ns_capable` may sleep, which is fine here (process context, no
-    // lock held).
-    let owner_cap = unsafe {
-        bindings::ns_capable(bindings::gpid_ipc_ns_user_ns(ns), bindings::CAP_IPC_OWNER as i32)
-    };
-    Some(MsqSnapshot { perm, owner_cap, record })
+    Some(MsqSnapshot { perm, record })
+}
+
+/// Whether the caller has `CAP_IPC_OWNER` over its IPC namespace's user namespace. Asked only
+/// when the mode bits deny, as `ipcperms()` does: a capability check sets `PF_SUPERPRIV` and
+/// may write an audit record, which a reader the mode bits admit must not cause.
+pub(crate) fn current_ipc_owner_capable() -> bool {
+    let ns = IpcNsKey::current().0 as *mut bindings::ipc_namespace;
+    // SAFETY: the caller's IPC namespace lives as long as its nsproxy, which the running task
+    // pins; `ns_capable` may sleep, which is fine in process context with no lock held.
+    unsafe { bindings::ns_capable(bindings::gpid_ipc_ns_user_ns(ns), bindings::CAP_IPC_OWNER as i32) }
 }
 
 /// Calls `f` with each live message queue of `ns`.

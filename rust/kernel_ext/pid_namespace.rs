@@ -60,6 +60,13 @@ impl PidNamespace {
         unsafe { bindings::gpid_pid_ns_level(self.as_ptr()) }
     }
 
+    /// Nesting level as `viewer` may know it: `viewer`'s own namespace is 0. Stock Linux hides
+    /// a namespace's ancestry from inside (`NS_GET_PARENT` stops at the owning user
+    /// namespace), so gpid never reports absolute levels. `self` is one `viewer` can see.
+    pub(crate) fn level_from(&self, viewer: &PidNamespace) -> u32 {
+        self.level().saturating_sub(viewer.level())
+    }
+
     /// The parent namespace, `None` for the initial namespace.
     pub(crate) fn parent(&self) -> Option<&PidNamespace> {
         // SAFETY: `self` is live (type invariant).
@@ -81,6 +88,16 @@ impl PidNamespace {
         // SAFETY: `self` is live (type invariant); its owner is fixed for its lifetime and kept
         // alive by it. `ns_capable` may sleep: callers run in process context, unlocked.
         unsafe { bindings::ns_capable(bindings::gpid_pid_ns_user_ns(self.as_ptr()), cap as i32) }
+    }
+
+    /// Whether the current task has `cap` over this namespace's owning user namespace, asked
+    /// without an audit record or a denial logged (`ns_capable_noaudit`): for deciding what a
+    /// reader is shown, where asking must leave no trace.
+    pub(crate) fn current_capable_noaudit(&self, cap: Capability) -> bool {
+        // SAFETY: as `current_capable`.
+        unsafe {
+            bindings::ns_capable_noaudit(bindings::gpid_pid_ns_user_ns(self.as_ptr()), cap as i32)
+        }
     }
 
     /// Whether tasks can still live in the namespace. `false` is final: its init died and all

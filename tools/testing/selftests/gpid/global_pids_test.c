@@ -293,13 +293,13 @@ TEST_F_TIMEOUT(gp, nested_and_sibling_namespaces, 90)
 		/* SELF: canonical ids, own nsid and level, as getpid()/gettid() say. */
 		ASSERT_EQ(0, gp_self(O->ag, &s)) TH_LOG("%s", O->name);
 		EXPECT_EQ(t.nsid[O->ns], s.nsid) TH_LOG("%s", O->name);
-		EXPECT_EQ(lo, s.level) TH_LOG("%s", O->name);
+		EXPECT_EQ(0, s.level) TH_LOG("%s: levels are relative to the caller", O->name);
 		EXPECT_EQ(G(t.nsid[O->ns], O->id.tid), s.tid) TH_LOG("%s", O->name);
 		EXPECT_EQ(G(t.nsid[O->ns], O->id.pid), s.tgid) TH_LOG("%s", O->name);
 
 		/* NS_INFO of its own namespace, by 0 and by nsid: parent not visible -> 0. */
 		ASSERT_EQ(0, gp_ns_info(O->ag, 0, &info0)) TH_LOG("%s", O->name);
-		expect_ns_info(_metadata, &info0, lo, 0, t.ino[O->ns], 1, 0, GPID_NS_LIVE, O->name);
+		expect_ns_info(_metadata, &info0, 0, 0, t.ino[O->ns], 1, 0, GPID_NS_LIVE, O->name);
 
 		/* NS_INFO of every namespace: visible ones fully described, others ENOENT. */
 		for (int n = 0; n < NR_NS; n++) {
@@ -312,7 +312,7 @@ TEST_F_TIMEOUT(gp, nested_and_sibling_namespaces, 90)
 				continue;
 			}
 			ASSERT_EQ(0, ret) TH_LOG("%s", what);
-			expect_ns_info(_metadata, &info, ns_level[n],
+			expect_ns_info(_metadata, &info, ns_level[n] - lo,
 				       n == O->ns || n == NS_ROOT ? 0 : t.nsid[ns_parent[n]],
 				       t.ino[n], 1, 0, GPID_NS_LIVE, what);
 		}
@@ -443,7 +443,7 @@ TEST_F_TIMEOUT(gp, nested_and_sibling_namespaces, 90)
 			EXPECT_EQ(G(4, ts[i].tid), ts[i].self.tid);
 			EXPECT_EQ(G(4, 2), ts[i].self.tgid);
 			EXPECT_EQ(4, ts[i].self.nsid);
-			EXPECT_EQ(3, ts[i].self.level);
+			EXPECT_EQ(0, ts[i].self.level);
 		}
 		EXPECT_NE(ts[0].tid, ts[1].tid);
 	} while (0);
@@ -501,7 +501,8 @@ TEST_F_TIMEOUT(gp, proc_namespaces, 60)
 			want++;
 			ASSERT_NE(NULL, e) TH_LOG("%s misses %s:\n%s", O->name, ns_name[k], buf);
 			EXPECT_EQ(1, e->generation);
-			EXPECT_EQ(ns_level[k], e->level);
+			EXPECT_EQ(ns_level[k] - ns_level[O->ns], e->level)
+				TH_LOG("%s: level of %s, relative", O->name, ns_name[k]);
 			EXPECT_EQ(k == O->ns || k == NS_ROOT ? 0 : t.nsid[ns_parent[k]], e->parent)
 				TH_LOG("%s: parent of %s", O->name, ns_name[k]);
 			EXPECT_EQ(t.ino[k], e->ino);
@@ -547,7 +548,7 @@ TEST_F_TIMEOUT(gp, deepest_namespace_levels, 60)
 	for (int i = 1; i <= DEEPEST; i++) {
 		ASSERT_EQ(0, gp_self(&ag[i], &s)) TH_LOG("level %d", i);
 		ASSERT_EQ(i + 1, s.nsid) TH_LOG("level %d", i);
-		ASSERT_EQ(i, s.level) TH_LOG("level %d", i);
+		ASSERT_EQ(0, s.level) TH_LOG("level %d", i);
 		ASSERT_EQ(G(i + 1, 1), s.tid) TH_LOG("level %d", i);
 	}
 	ASSERT_EQ(0, gp_encode(NULL, deep->id.nspid[0], 0, &gp));
@@ -590,23 +591,24 @@ TEST_F(gp, active_namespace_not_for_children)
 	ASSERT_EQ(0, gpid_agent_simple(&a, GPID_AG_UNSHARE, CLONE_NEWPID, 0));
 	ASSERT_EQ(0, gp_self(&a, &s));
 	EXPECT_EQ(2, s.nsid);
-	EXPECT_EQ(1, s.level);
+	EXPECT_EQ(0, s.level);
 	EXPECT_EQ(G(2, 1), s.tid);
 	ASSERT_EQ(0, gp_ns_info(&a, 0, &info));
 	EXPECT_EQ(a.id.ns_ino, info.ino);
-	EXPECT_EQ(1, info.level);
+	EXPECT_EQ(0, info.level);
 	/* Its next child is PID 1 of the new namespace. */
 	ASSERT_EQ(0, gpid_agent_spawn(&a, &c, 0));
 	ASSERT_EQ(2, c.id.level);
 	ASSERT_EQ(1, c.id.pid);
 	ASSERT_EQ(0, gp_self(&c, &s));
 	EXPECT_EQ(3, s.nsid);
-	EXPECT_EQ(2, s.level);
+	EXPECT_EQ(0, s.level);
 	EXPECT_EQ(G(3, 1), s.tid);
 	ASSERT_EQ(0, gp_decode(&a, G(3, 1), &pid));
 	EXPECT_EQ(c.pid, pid);
 	ASSERT_EQ(0, gp_ns_info(&a, 3, &info));
-	expect_ns_info(_metadata, &info, 2, 2, c.id.ns_ino, 1, 0, GPID_NS_LIVE, "c");
+	/* c's namespace is one below a's (the viewer): level 1 for a. */
+	expect_ns_info(_metadata, &info, 1, 2, c.id.ns_ino, 1, 0, GPID_NS_LIVE, "c");
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -947,7 +949,7 @@ TEST_F_TIMEOUT(gp, nsid_exhaustion_default, 120)
 		if (i < 255) {
 			ASSERT_EQ(0, r.ret) TH_LOG("namespace %d", i);
 			ASSERT_EQ(i + 1, r.self.nsid);
-			ASSERT_EQ(1, r.self.level);
+			ASSERT_EQ(0, r.self.level);
 			ASSERT_EQ(G(i + 1, 1), r.self.tid);
 		} else {
 			EXPECT_EQ(-ENOSPC, r.ret);
@@ -1214,7 +1216,8 @@ TEST_F(gp, ns_set_nsid_and_policy)
 	} while (0);
 }
 
-/* Who may set: CAP_CHECKPOINT_RESTORE/CAP_SYS_ADMIN over the namespace's owner. */
+/* Who may set: the nsid, the initial namespace's admin; the policy, CAP_SYS_ADMIN over the
+ * namespace's owner. */
 TEST_F(gp, ns_set_permissions)
 {
 	struct gpid_agent n, m, u, v, w;
@@ -1270,25 +1273,91 @@ TEST_F(gp, ns_set_permissions)
 	EXPECT_EQ(-EPERM, gp_ns_set(&v, &set));
 	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 101, &info));
 
-	/* ... but v owns the PID namespace it creates: w's. */
+	/*
+	 * ... and although v owns the PID namespace it creates (w's, where w is PID 1 with all of
+	 * v's user namespace's capabilities), neither may choose its nsid: binding a slot makes
+	 * every gpid naming it mean the new namespace, power over whoever held it, so only the
+	 * initial namespace's admin may. The answer is EPERM whatever the slot holds -- free,
+	 * a dead namespace's, or a live namespace w cannot see -- so it is no oracle either
+	 * (before, a dead root container's nsid was taken over and a live one gave EEXIST).
+	 */
 	ASSERT_EQ(0, gpid_agent_spawn(&v, &w, 1));
 	ASSERT_EQ(1, w.id.pid);
-	set = (struct gpid_ns_set){ .pid = w.pid, .flags = GPID_NS_SET_NSID, .nsid = 102 };
-	ASSERT_EQ(0, gp_ns_set(&v, &set));
-	EXPECT_EQ(102, set.nsid);
-	EXPECT_EQ(1, set.generation);
+	do {
+		struct gpid_agent d;
+		__u32 dead_nsid, live_nsid = 0;
+
+		ASSERT_EQ(0, gpid_agent_start(&d, 1));
+		ASSERT_EQ(0, gp_encode(NULL, d.pid, 0, &gp));
+		dead_nsid = gp >> BITS;
+		ASSERT_EQ(0, gpid_agent_stop(NULL, &d));
+		ASSERT_EQ(0, gp_encode(NULL, m.pid, 0, &gp));
+		live_nsid = gp >> BITS;
+		ASSERT_EQ(-ENOENT, gp_ns_info(&w, live_nsid, &info));	/* invisible to w */
+		ASSERT_EQ(0, gp_ns_info(NULL, dead_nsid, &info));
+		ASSERT_EQ(0, info.state);				/* held, dead */
+		ASSERT_EQ(-ENOENT, gp_ns_info(NULL, 102, &info));	/* free */
+		for (int who = 0; who < 2; who++) {
+			const __u32 wanted[] = { 102, dead_nsid, live_nsid };
+
+			for (int i = 0; i < 3; i++) {
+				set = (struct gpid_ns_set){ .pid = who ? 0 : w.pid,
+							    .flags = GPID_NS_SET_NSID,
+							    .nsid = wanted[i] };
+				EXPECT_EQ(-EPERM, gp_ns_set(who ? &w : &v, &set))
+					TH_LOG("%s asking for nsid %u", who ? "w" : "v", wanted[i]);
+			}
+		}
+		ASSERT_EQ(0, gp_ns_info(NULL, dead_nsid, &info));
+		EXPECT_EQ(0, info.state) TH_LOG("the dead namespace's slot was taken over");
+		EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 102, &info));
+		/* The stale gpid of the dead namespace's init still names nothing. */
+		EXPECT_EQ(-ESRCH, gp_decode(NULL, (dead_nsid << BITS) | 1, &pid));
+	} while (0);
+	/* Asking for the nsid it already holds is fine (it learns nothing). */
+	ASSERT_EQ(0, gp_self(&w, &s));
+	EXPECT_EQ(0, s.level) TH_LOG("levels are relative to the caller");
+	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_NSID, .nsid = s.nsid };
+	EXPECT_EQ(0, gp_ns_set(&w, &set));
+	EXPECT_EQ(s.nsid, set.nsid);
+	/* The export policy of its own namespace is w's and v's to choose. */
 	set = (struct gpid_ns_set){ .pid = w.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
 	ASSERT_EQ(0, gp_ns_set(&v, &set));
-	EXPECT_EQ(102, set.nsid);
-	ASSERT_EQ(0, gp_ns_info(NULL, 102, &info));
+	EXPECT_EQ(s.nsid, set.nsid);
+	ASSERT_EQ(0, gp_ns_info(NULL, s.nsid, &info));
 	expect_ns_info(_metadata, &info, 1, 1, w.id.ns_ino, 1, GPID_POLICY_EXPORT,
 		       GPID_NS_LIVE, "w");
-	/* w, PID 1 there with v's user namespace's capabilities, may set its own policy. */
+	/* From inside, w's namespace is level 0 (stock hides a container's ancestry). */
+	ASSERT_EQ(0, gp_ns_info(&w, 0, &info));
+	EXPECT_EQ(0, info.level);
+	ASSERT_EQ(0, gp_ns_info(NULL, s.nsid, &info));
+	EXPECT_EQ(1, info.level);
+	/*
+	 * System-wide activity counters are the initial namespace's admin's: w reads the state
+	 * lines of /proc/gpid/{signals,robust,creds,msq} but no counter (they move with the host's
+	 * and siblings' signals, mutexes and sockets).
+	 */
+	do {
+		static const char *const files[] = { "/proc/gpid/signals", "/proc/gpid/robust",
+						       "/proc/gpid/creds", "/proc/gpid/msq" };
+		static const char *const counters[] = { "sigqueued ", "walks ", "queries ",
+							 "# removed " };
+		static char buf[4096];
+
+		for (int i = 0; i < 4; i++) {
+			ASSERT_LE(0, gp_read(NULL, files[i], buf, sizeof(buf))) TH_LOG("%s", files[i]);
+			EXPECT_NE(NULL, strstr(buf, counters[i])) TH_LOG("root: %s: %s", files[i], buf);
+			ASSERT_LE(0, gp_read(&w, files[i], buf, sizeof(buf))) TH_LOG("%s", files[i]);
+			EXPECT_EQ(NULL, strstr(buf, counters[i])) TH_LOG("w: %s: %s", files[i], buf);
+		}
+		ASSERT_LE(0, gp_read(&w, "/proc/gpid/signals", buf, sizeof(buf)));
+		EXPECT_EQ(0, strncmp(buf, "armed ", 6)) TH_LOG("%s", buf);
+	} while (0);
 	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_POLICY, .policy = 0 };
 	ASSERT_EQ(0, gp_ns_set(&w, &set));
-	EXPECT_EQ(102, set.nsid);
-	ASSERT_EQ(0, gp_ns_info(NULL, 102, &info));
+	EXPECT_EQ(s.nsid, set.nsid);
+	ASSERT_EQ(0, gp_ns_info(NULL, s.nsid, &info));
 	EXPECT_EQ(0, info.policy);
 	/* u still may not. */
 	set = (struct gpid_ns_set){ .pid = w.pid, .flags = GPID_NS_SET_POLICY,
@@ -1667,7 +1736,7 @@ TEST_F(gp, unload_with_live_namespaces)
 	ASSERT_EQ(0, gp_self(&b, &s));
 	EXPECT_EQ(2, s.nsid);
 	ASSERT_EQ(0, gp_ns_info(&b, 0, &info));
-	expect_ns_info(_metadata, &info, 2, 0, b.id.ns_ino, 1, 0, GPID_NS_LIVE, "b");
+	expect_ns_info(_metadata, &info, 0, 0, b.id.ns_ino, 1, 0, GPID_NS_LIVE, "b");
 	ASSERT_EQ(0, gp_self(&a, &s));
 	EXPECT_EQ(3, s.nsid);
 	ASSERT_EQ(0, gp_decode(&a, G(2, 1), &pid));

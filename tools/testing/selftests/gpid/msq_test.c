@@ -352,7 +352,10 @@ static int msq_proc_read(struct gpid_agent *ag, struct msq_proc *p)
 	memset(p, 0, sizeof(*p));
 	if (gp_read(ag, "/proc/gpid/msq", buf, sizeof(buf)) <= 0)
 		return -1;
-	for (int i = 0; i < 6; i++) {
+	/* The counters are system-wide: only the initial namespace's admin reads them. */
+	for (int i = 0; i < 6 && strncmp(s, "# ", 2); i++)
+		*vals[i] = -1;
+	for (int i = 0; i < 6 && *vals[i] != -1; i++) {
 		char want[32];
 
 		nl = strchr(s, '\n');
