@@ -80,6 +80,18 @@ int gpid_mutex_consistent(gpid_mutex_t *m);
 /* The value this thread writes as owner: its canonical gpid (registers the thread). */
 int gpid_mutex_owner_value(uint32_t *owner);
 /*
+ * 1 if unlock uses the kernel's robust-unlock support, else 0. Linux 7.x with
+ * CONFIG_FUTEX_ROBUST_UNLOCK (Debian's kernel has it) exports
+ * __vdso_futex_robust_list64_try_unlock in the vDSO; then an uncontended unlock frees the word
+ * and clears the robust list's list_op_pending in one step (the kernel completes it if the
+ * thread is interrupted in between), and a contended one lets FUTEX_WAKE|FUTEX_ROBUST_UNLOCK
+ * do both and wake. Otherwise unlock frees the word, wakes, and then clears list_op_pending,
+ * and a thread killed between the two leaves the kernel a stale pending pointer, as with
+ * glibc's robust mutexes on such kernels. Looked up once per process.
+ */
+int gpid_mutex_vdso_unlock(void);
+
+/*
  * Forget this thread's identity and robust-list head. fork() does it by itself (an atfork
  * handler); call it first thing in the child of a raw clone()/syscall(SYS_clone), which gets a
  * new TID (hence a new gpid) and no registered robust list.
@@ -96,6 +108,12 @@ int gpid_mutex__enqueue(gpid_mutex_t *m);	/* link m into this thread's robust li
 int gpid_mutex__dequeue(gpid_mutex_t *m);	/* unlink m */
 /* close the library's /dev/gpid, which otherwise pins the module; reopened on next need */
 void gpid_mutex__release_device(void);
+/* How this thread's last gpid_mutex_unlock() that freed the word did it: */
+#define GPID_MUTEX__UNLOCK_NONE		0	/* none yet */
+#define GPID_MUTEX__UNLOCK_LEGACY	1	/* exchange to 0, FUTEX_WAKE, then clear pending */
+#define GPID_MUTEX__UNLOCK_VDSO		2	/* vDSO try-unlock: word freed and pending cleared */
+#define GPID_MUTEX__UNLOCK_ROBUST_WAKE	3	/* FUTEX_WAKE|FUTEX_ROBUST_UNLOCK (contended) */
+int gpid_mutex__last_unlock_path(void);
 
 #ifdef __cplusplus
 }

@@ -158,6 +158,13 @@ pub unsafe extern "C" fn gpid_mutex_owner_value(owner: *mut u32) -> c_int {
     }
 }
 
+/// `gpid_mutex_vdso_unlock()`: 1 if unlock uses the kernel's robust-unlock support (the vDSO
+/// exports `__vdso_futex_robust_list64_try_unlock`), else 0.
+#[no_mangle]
+pub extern "C" fn gpid_mutex_vdso_unlock() -> c_int {
+    c_int::from(crate::robust_unlock_vdso())
+}
+
 /// `gpid_mutex_fork_child()`: forget the thread's identity after a raw `clone()`.
 #[no_mangle]
 pub extern "C" fn gpid_mutex_fork_child() {
@@ -226,6 +233,13 @@ pub unsafe extern "C" fn gpid_mutex__dequeue(m: *mut RawMutex) -> c_int {
         }
         None => libc::EINVAL,
     }
+}
+
+/// Test hook: how this thread's last unlock freed the word (`GPID_MUTEX__UNLOCK_*`, the
+/// values of [`crate::UnlockPath`]).
+#[no_mangle]
+pub extern "C" fn gpid_mutex__last_unlock_path() -> c_int {
+    c_int::from(crate::raw::last_unlock_path() as u8)
 }
 
 /// Test hook: close the library's `/dev/gpid` (it pins the module); reopened when needed.

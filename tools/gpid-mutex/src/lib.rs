@@ -19,8 +19,9 @@ compile_error!("gpid-mutex supports x86_64 only: gpid walks only the native robu
 pub mod capi;
 mod sys;
 mod thread;
+mod vdso;
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use libc::{c_int, timespec};
 pub use sys::Errno;
 pub use thread::{FUTEX_OFFSET, FUTEX_TID_MASK, GPID_IOC_ROBUST_REGISTER};
@@ -67,6 +68,43 @@ pub enum Acquired {
     /// the mutex unrecoverable.
     OwnerDied,
 }
+
+/// How an unlock freed the futex word and cleared the thread's `list_op_pending`
+/// ([`raw::last_unlock_path`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum UnlockPath {
+    /// No unlock has freed a word in this thread yet.
+    None = 0,
+    /// In user space: exchange the word to 0, `FUTEX_WAKE` if there were waiters, then clear
+    /// `list_op_pending`. A death between the exchange and the clear leaves the kernel a
+    /// pending pointer to a mutex that may be gone by then: the race Linux 7.x closes.
+    Legacy = 1,
+    /// The vDSO's `__vdso_futex_robust_list64_try_unlock` freed the (uncontended) word and
+    /// cleared `list_op_pending`, which the kernel completes if the thread is interrupted.
+    Vdso = 2,
+    /// Contended: `FUTEX_WAKE | FUTEX_ROBUST_UNLOCK` freed the word, cleared
+    /// `list_op_pending` and woke, in the kernel.
+    RobustWake = 3,
+}
+
+impl UnlockPath {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => Self::Legacy,
+            2 => Self::Vdso,
+            3 => Self::RobustWake,
+            _ => Self::None,
+        }
+    }
+}
+
+/// Set when the kernel refused `FUTEX_WAKE | FUTEX_ROBUST_UNLOCK` without freeing the word
+/// (`ENOSYS` from a kernel without the flag, or a seccomp filter's errno), so later contended
+/// unlocks go straight to the user-space release. A kernel whose vDSO has the try-unlock has
+/// the flag too (it came with it, kernel/futex/syscalls.c), so without a filter this only
+/// trips when tests substitute the vDSO function on an older kernel.
+static ROBUST_WAKE_REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// When to give up waiting.
 #[derive(Debug, Clone, Copy)]
@@ -185,7 +223,7 @@ impl RawMutex {
         unsafe { thread::set_pending(head, entry) };
         let r = self.acquire(me, kind, deadline);
         let r = match r {
-            Ok(died) => self.finish_acquire(head, died),
+            Ok(died) => self.finish_acquire(me, head, died),
             Err(e) => Err(e),
         };
         // SAFETY: as above; cleared after the mutex is linked (or on failure).
@@ -254,13 +292,14 @@ impl RawMutex {
         }
     }
 
-    fn finish_acquire(&self, head: usize, step: Step) -> Result<Acquired, Errno> {
+    fn finish_acquire(&self, me: u32, head: usize, step: Step) -> Result<Acquired, Errno> {
         if step == Step::Recursed {
             return Ok(Acquired::Locked);
         }
         if self.state.load(Ordering::Relaxed) == NOT_RECOVERABLE {
-            // The last owner gave up on it just before releasing the word to us.
-            self.release(NOT_RECOVERABLE);
+            // The last owner gave up on it just before releasing the word to us. Pending
+            // still names the mutex (set by `lock`), so this is a robust release like unlock's.
+            self.release(me, head, NOT_RECOVERABLE);
             return Err(libc::ENOTRECOVERABLE);
         }
         self.count.store(1, Ordering::Relaxed);
@@ -281,14 +320,77 @@ impl RawMutex {
             .map(|_| ())
     }
 
-    /// Frees the word and wakes: everyone when the mutex is now unrecoverable (they all fail
-    /// alike), else one waiter if any may sleep.
-    fn release(&self, state: u32) {
+    /// Frees the word held by `me`, wakes (everyone when the mutex is now unrecoverable: they
+    /// all fail alike; else one waiter if any may sleep), and clears `list_op_pending` of the
+    /// thread's head `head`, which names this mutex.
+    ///
+    /// With the kernel's robust-unlock support (Linux 7.x, `CONFIG_FUTEX_ROBUST_UNLOCK`) the
+    /// word is freed and pending cleared as one step, so a thread killed in between cannot
+    /// leave the kernel a pending pointer to a mutex another process has unmapped since:
+    /// uncontended through the vDSO's try-unlock, contended through `FUTEX_WAKE |
+    /// FUTEX_ROBUST_UNLOCK`. Both work with a gpid owner: the vDSO compares the word with the
+    /// value it is given, and the syscall stores 0 without looking at the owner.
+    fn release(&self, me: u32, head: usize, state: u32) -> UnlockPath {
+        let wake = if state == NOT_RECOVERABLE {
+            c_int::MAX
+        } else {
+            1
+        };
+        if let Some(try_unlock) = vdso::try_unlock() {
+            // The state and list stores above must be visible to the next owner: the vDSO's
+            // `lock cmpxchg` is the releasing store, which the compiler does not see.
+            fence(Ordering::Release);
+            // SAFETY: the word is a live, aligned u32 we own (an AtomicU32, and the vDSO
+            // accesses it atomically); `pop` is this thread's list_op_pending, a live,
+            // aligned u64 that only this thread and the kernel write; `try_unlock` has the
+            // vDSO's ABI (vdso::TryUnlock).
+            let found = unsafe { try_unlock(self.lock.as_ptr(), me, thread::pending_ptr(head)) };
+            if found == me {
+                if state == NOT_RECOVERABLE {
+                    // As the legacy path: waiters re-read the state (none should be asleep
+                    // without FUTEX_WAITERS, but a spare wake costs nothing here).
+                    sys::futex_wake(&self.lock, wake);
+                }
+                return UnlockPath::Vdso;
+            }
+            // The word is `me | FUTEX_WAITERS`: others may only add that bit to a held word.
+            if let Some(path) = self.robust_wake(me, head, wake) {
+                return path;
+            }
+        }
         let old = self.lock.swap(0, Ordering::Release);
-        if state == NOT_RECOVERABLE {
-            sys::futex_wake(&self.lock, c_int::MAX);
-        } else if old & FUTEX_WAITERS != 0 {
-            sys::futex_wake(&self.lock, 1);
+        if state == NOT_RECOVERABLE || old & FUTEX_WAITERS != 0 {
+            sys::futex_wake(&self.lock, wake);
+        }
+        // SAFETY: `head` is this thread's head.
+        unsafe { thread::set_pending(head, 0) };
+        UnlockPath::Legacy
+    }
+
+    /// The contended robust unlock: `None` if the kernel did not free the word (the caller
+    /// then does it in user space).
+    fn robust_wake(&self, me: u32, head: usize, wake: c_int) -> Option<UnlockPath> {
+        if ROBUST_WAKE_REFUSED.load(Ordering::Relaxed) {
+            return None;
+        }
+        // As for the vDSO call: the kernel's store of 0 is the releasing one.
+        fence(Ordering::Release);
+        // SAFETY: `head` is this thread's head and we own the word.
+        match unsafe { sys::futex_unlock_wake(&self.lock, wake, thread::pending_ptr(head)) } {
+            Ok(_) => Some(UnlockPath::RobustWake),
+            Err(_) => {
+                // Only the owner changes a held word's owner bits (the kernel too, but only
+                // at the owner's death), so the kernel freed the word iff they no longer say
+                // `me` (someone may have taken it since).
+                if self.lock.load(Ordering::Relaxed) & FUTEX_TID_MASK == me {
+                    ROBUST_WAKE_REFUSED.store(true, Ordering::Relaxed);
+                    return None;
+                }
+                // Freed, but the error may be from clearing pending: make sure it is clear.
+                // SAFETY: `head` is this thread's head.
+                unsafe { thread::set_pending(head, 0) };
+                Some(UnlockPath::RobustWake)
+            }
         }
     }
 
@@ -315,16 +417,16 @@ impl RawMutex {
         };
         let entry = self.entry();
         // SAFETY: we own the mutex, so it is linked in this thread's list headed at `head`.
-        // Pending covers a death after the unlink but before the word is freed.
+        // Pending covers a death after the unlink but before the word is freed; `release`
+        // clears it.
         unsafe {
             thread::set_pending(head, entry);
             thread::dequeue(entry);
         }
         self.count.store(0, Ordering::Relaxed);
         self.state.store(state, Ordering::Relaxed);
-        self.release(state);
-        // SAFETY: as above.
-        unsafe { thread::set_pending(head, 0) };
+        let path = self.release(me, head, state);
+        thread::set_last_unlock(path as u8);
         Ok(())
     }
 
@@ -400,6 +502,14 @@ pub fn owner_value() -> Result<u32, Errno> {
     thread::current().map(|(owner, _)| owner)
 }
 
+/// Whether unlock uses the kernel's robust-unlock support: the running kernel's vDSO exports
+/// `__vdso_futex_robust_list64_try_unlock` (Linux 7.x with `CONFIG_FUTEX_ROBUST_UNLOCK`), so
+/// the word is freed and `list_op_pending` cleared as one step (see [`UnlockPath`]). Looked up
+/// once per process.
+pub fn robust_unlock_vdso() -> bool {
+    vdso::live_try_unlock().is_some()
+}
+
 /// Forgets this thread's identity and list head: for the child of a raw `clone()` that did not
 /// go through `fork()` (whose handler does this).
 pub fn forget_thread() {
@@ -440,6 +550,11 @@ pub mod raw {
     /// unload the module.
     pub fn release_device() {
         thread::release_device();
+    }
+
+    /// How this thread's last [`RawMutex::unlock`] that freed a word did it.
+    pub fn last_unlock_path() -> UnlockPath {
+        UnlockPath::from_u8(thread::last_unlock())
     }
 
     /// Unlinks `m` from this thread's list.

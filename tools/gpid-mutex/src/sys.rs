@@ -36,6 +36,48 @@ pub fn futex_wake(word: &AtomicU32, n: c_int) {
     }
 }
 
+/// `FUTEX_ROBUST_UNLOCK` (Linux 7.x, include/uapi/linux/futex.h), a flag to OR into
+/// `FUTEX_WAKE`: the kernel frees the word and clears the pending-op pointer given as `uaddr2`
+/// before waking. Older kernels refuse the combination with `ENOSYS` before touching anything.
+pub const FUTEX_ROBUST_UNLOCK: c_int = 512;
+
+/// `FUTEX_WAKE | FUTEX_ROBUST_UNLOCK` on a shared word: the kernel stores 0 to the word (a
+/// release store, whatever it held: it does not compare the owner), then 0 to `*pending`, then
+/// wakes up to `n` waiters (kernel/futex/waitwake.c, `futex_robust_unlock()`, `futex_wake()`).
+/// Returns the number woken. An error may come before the word was touched (`ENOSYS`, or
+/// `EFAULT` while hashing the address) or after it was freed (`EFAULT` clearing `*pending`,
+/// `EINVAL` for a PI waiter on the word): the caller tells them apart by looking at the word.
+///
+/// # Safety
+///
+/// `pending` is the calling thread's robust-list head's `list_op_pending` field, and the
+/// caller owns `word`, which the kernel frees.
+pub unsafe fn futex_unlock_wake(
+    word: &AtomicU32,
+    n: c_int,
+    pending: *mut u64,
+) -> Result<c_int, Errno> {
+    // SAFETY: the word is a live, aligned u32 and `pending` a live, aligned u64 of this
+    // thread (per the caller); the kernel writes 0 to both, which is what the caller wants.
+    // The timeout slot is unused by FUTEX_WAKE; uaddr2 carries the pending-op pointer
+    // (kernel/futex/syscalls.c, do_futex(): futex_wake(uaddr, flags, uaddr2, val, val3)).
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | FUTEX_ROBUST_UNLOCK,
+            n,
+            core::ptr::null::<timespec>(),
+            pending,
+            0 as c_int,
+        )
+    };
+    if r < 0 {
+        return Err(last_errno());
+    }
+    Ok(r as c_int)
+}
+
 /// `get_robust_list(0, ...)`: the head the calling thread registered (0 when none) and its
 /// registered length.
 pub fn get_robust_list() -> Result<(usize, usize), Errno> {

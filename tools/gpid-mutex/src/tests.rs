@@ -362,3 +362,242 @@ fn foreign_head_is_refused() {
     });
     assert_eq!(r, Err(libc::EPROTO));
 }
+
+// ---- unlock through the kernel's robust-unlock support ------------------------------------
+
+/// Runs `body` with unlock in this thread using `f` as the vDSO's try-unlock (`None`: as on a
+/// kernel without it), whatever the host's kernel has.
+fn with_try_unlock<T>(f: Option<vdso::TryUnlock>, body: impl FnOnce() -> T) -> T {
+    vdso::TEST_OVERRIDE.with(|o| o.set(Some(f)));
+    let r = body();
+    vdso::TEST_OVERRIDE.with(|o| o.set(None));
+    r
+}
+
+fn debian() -> Option<vdso::TryUnlock> {
+    Some(vdso::tests::debian_try_unlock())
+}
+
+/// This thread's `list_op_pending`.
+fn pending() -> usize {
+    let head = raw::robust_head().unwrap();
+    // SAFETY: this thread's live head; list_op_pending is at +16.
+    unsafe { AtomicUsize::from_ptr((head + 16) as *mut usize) }.load(Ordering::Relaxed)
+}
+
+/// What a contended unlock through the vDSO ends as: the kernel's `FUTEX_ROBUST_UNLOCK`
+/// where it has it (7.x), else (`ENOSYS`) the user-space release.
+fn contended_path() -> UnlockPath {
+    if ROBUST_WAKE_REFUSED.load(Ordering::Relaxed) {
+        UnlockPath::Legacy
+    } else {
+        UnlockPath::RobustWake
+    }
+}
+
+#[test]
+fn unlock_without_vdso_is_the_legacy_path() {
+    let s = Shared::new(1);
+    let m = s.get(0);
+    with_try_unlock(None, || {
+        lock(m).unwrap();
+        m.unlock().unwrap();
+        assert_eq!(raw::last_unlock_path(), UnlockPath::Legacy);
+        assert_eq!((m.word().load(Ordering::Relaxed), pending()), (0, 0));
+        lock(m).unwrap();
+        m.word().fetch_or(FUTEX_WAITERS, Ordering::Relaxed);
+        m.unlock().unwrap();
+        assert_eq!(raw::last_unlock_path(), UnlockPath::Legacy);
+        assert_eq!((m.word().load(Ordering::Relaxed), pending()), (0, 0));
+    });
+}
+
+#[test]
+fn unlock_through_vdso_uncontended() {
+    let s = Shared::new(2);
+    let (m, r) = (s.get(0), s.get(1));
+    r.init(Kind::Recursive as u32).unwrap();
+    with_try_unlock(debian(), || {
+        lock(m).unwrap();
+        m.unlock().unwrap();
+        assert_eq!(raw::last_unlock_path(), UnlockPath::Vdso);
+        assert_eq!((m.word().load(Ordering::Relaxed), pending()), (0, 0));
+        assert_eq!(m.unlock(), Err(libc::EPERM));
+        // A recursive mutex frees the word at its last unlock only.
+        lock(r).unwrap();
+        lock(r).unwrap();
+        with_try_unlock(None, || {
+            lock(m).unwrap();
+            m.unlock().unwrap();
+        });
+        vdso::TEST_OVERRIDE.with(|o| o.set(Some(debian())));
+        r.unlock().unwrap();
+        assert_eq!(raw::last_unlock_path(), UnlockPath::Legacy);
+        assert_eq!(r.word().load(Ordering::Relaxed), owner_value().unwrap());
+        r.unlock().unwrap();
+        assert_eq!(raw::last_unlock_path(), UnlockPath::Vdso);
+        assert_eq!((r.word().load(Ordering::Relaxed), pending()), (0, 0));
+    });
+}
+
+thread_local! {
+    /// The spy's record: (lock, tid, pop, *pop, the pending entry's `next`) at the call.
+    static SPIED: core::cell::Cell<(usize, u32, usize, usize, usize)> =
+        const { core::cell::Cell::new((0, 0, 0, 0, 1)) };
+}
+
+/// A try-unlock with the vDSO's semantics that records what it was called with.
+unsafe extern "C" fn spy(lock: *mut u32, tid: u32, pop: *mut u64) -> u32 {
+    // SAFETY: the library passes its word and this thread's list_op_pending, and pending
+    // names the mutex's `next` field.
+    unsafe {
+        let entry = *pop as usize;
+        let next = AtomicUsize::from_ptr(entry as *mut usize).load(Ordering::Relaxed);
+        SPIED.with(|s| s.set((lock as usize, tid, pop as usize, entry, next)));
+        match AtomicU32::from_ptr(lock).compare_exchange(tid, 0, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(v) => {
+                *pop = 0;
+                v
+            }
+            Err(v) => v,
+        }
+    }
+}
+
+#[test]
+fn unlock_gives_the_vdso_the_owner_value_and_list_op_pending() {
+    let s = Shared::new(1);
+    let m = s.get(0);
+    let me = owner_value().unwrap();
+    let head = raw::robust_head().unwrap();
+    with_try_unlock(Some(spy), || {
+        lock(m).unwrap();
+        m.unlock().unwrap();
+    });
+    let (lock_at, tid, pop, entry, next) = SPIED.with(core::cell::Cell::get);
+    assert_eq!(lock_at, m.word().as_ptr() as usize);
+    assert_eq!(tid, me);
+    assert_eq!(pop, head + 16);
+    // Pending names the mutex, already unlinked from the list.
+    assert_eq!(entry, m.entry());
+    assert_eq!(next, 0);
+    assert_eq!(raw::last_unlock_path(), UnlockPath::Vdso);
+    assert_eq!((m.word().load(Ordering::Relaxed), pending()), (0, 0));
+}
+
+#[test]
+fn unlock_through_vdso_contended() {
+    let s = Shared::new(1);
+    let m = s.get(0);
+    with_try_unlock(debian(), || {
+        lock(m).unwrap();
+        m.word().fetch_or(FUTEX_WAITERS, Ordering::Relaxed);
+        m.unlock().unwrap();
+        let path = raw::last_unlock_path();
+        assert_eq!(path, contended_path());
+        if robust_unlock_vdso() {
+            // A kernel with the vDSO function has the flag.
+            assert_eq!(path, UnlockPath::RobustWake);
+        }
+        assert_eq!((m.word().load(Ordering::Relaxed), pending()), (0, 0));
+    });
+}
+
+#[test]
+fn waiter_is_woken_by_a_vdso_unlock() {
+    let s = Shared::new(1);
+    let m = s.get(0);
+    lock(m).unwrap();
+    let addr = m as *const RawMutex as usize;
+    let waiter = std::thread::spawn(move || {
+        // SAFETY: the mapping outlives the thread.
+        let m = unsafe { &*(addr as *const RawMutex) };
+        let r = lock(m);
+        m.unlock().unwrap();
+        r
+    });
+    while m.word().load(Ordering::Relaxed) & FUTEX_WAITERS == 0 {
+        std::thread::yield_now();
+    }
+    with_try_unlock(debian(), || m.unlock().unwrap());
+    assert_eq!(raw::last_unlock_path(), contended_path());
+    assert_eq!(waiter.join().unwrap(), Ok(Acquired::Locked));
+    assert_eq!(m.word().load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn unrecoverable_through_vdso() {
+    let s = Shared::new(1);
+    let m = s.get(0);
+    m.init(Kind::ErrorCheck as u32).unwrap();
+    assert_eq!(in_child(|| i32::from(lock(m) != Ok(Acquired::Locked))), 0);
+    with_try_unlock(debian(), || {
+        assert_eq!(lock(m), Ok(Acquired::OwnerDied));
+        m.unlock().unwrap();
+        assert_eq!(raw::last_unlock_path(), UnlockPath::Vdso);
+        assert_eq!(pending(), 0);
+        assert_eq!(lock(m), Err(libc::ENOTRECOVERABLE));
+    });
+}
+
+#[test]
+fn contended_handoff_through_vdso_code() {
+    let s = Shared::new(2);
+    let (m, counter) = (s.get(0), s.get(1));
+    // Whether every unlock went through the vDSO code or, contended, the kernel's robust
+    // wake (or its ENOSYS fallback on an older kernel).
+    let bump = |m: &RawMutex, c: &RawMutex| {
+        let mut paths = [0u32; 4];
+        for _ in 0..2000 {
+            assert_eq!(lock(m), Ok(Acquired::Locked));
+            let v = c.word().load(Ordering::Relaxed);
+            std::hint::spin_loop();
+            c.word().store(v + 1, Ordering::Relaxed);
+            m.unlock().unwrap();
+            paths[raw::last_unlock_path() as usize] += 1;
+        }
+        let legacy_ok = contended_path() == UnlockPath::Legacy;
+        paths[UnlockPath::None as usize] == 0
+            && (legacy_ok || paths[UnlockPath::Legacy as usize] == 0)
+    };
+    owner_value().unwrap();
+    vdso::TEST_OVERRIDE.with(|o| o.set(Some(debian())));
+    // SAFETY: the child only runs the loop and `_exit`s; it inherits this thread's override.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let ok = bump(m, counter);
+        // SAFETY: ends the child.
+        unsafe { libc::_exit(i32::from(!ok)) };
+    }
+    let ok = bump(m, counter);
+    vdso::TEST_OVERRIDE.with(|o| o.set(None));
+    let mut st = 0;
+    // SAFETY: our child.
+    unsafe { libc::waitpid(pid, &mut st, 0) };
+    assert_eq!(st, 0);
+    assert!(ok);
+    assert_eq!(counter.word().load(Ordering::Relaxed), 4000);
+    assert_eq!(pending(), 0);
+}
+
+#[test]
+fn c_api_reports_the_unlock_path() {
+    assert_eq!(
+        capi::gpid_mutex_vdso_unlock(),
+        c_int::from(robust_unlock_vdso())
+    );
+    let s = Shared::new(1);
+    let m = s.get(0) as *const RawMutex as *mut RawMutex;
+    with_try_unlock(debian(), || {
+        // SAFETY: a live mutex in the mapping.
+        unsafe {
+            assert_eq!(capi::gpid_mutex_lock(m), 0);
+            assert_eq!(capi::gpid_mutex_unlock(m), 0);
+        }
+        assert_eq!(
+            capi::gpid_mutex__last_unlock_path(),
+            UnlockPath::Vdso as c_int
+        );
+    });
+}

@@ -23,6 +23,9 @@ pub const FUTEX_OFFSET: isize = -32;
 /// `sizeof(struct robust_list_head)`, the only length `set_robust_list()` accepts.
 const HEAD_SIZE: usize = 24;
 
+/// Offset of `list_op_pending` in `struct robust_list_head` (after `list` and `futex_offset`).
+const PENDING_OFFSET: usize = 16;
+
 /// glibc's `QUEUE_PTR_ADJUST`: list pointers point at the `next` field of a
 /// `__pthread_list_t {prev, next}`, one word after its start.
 const QUEUE_PTR_ADJUST: usize = 8;
@@ -57,10 +60,14 @@ struct Thread {
     owner: Cell<u32>,
     /// Address of the head's `next` field (the pointer `set_robust_list()` got); 0 until set.
     head: Cell<usize>,
+    /// How the thread's last unlock freed the word (`UnlockPath as u8`), for the test hook.
+    last_unlock: Cell<u8>,
 }
 
 thread_local! {
-    static THREAD: Thread = const { Thread { owner: Cell::new(0), head: Cell::new(0) } };
+    static THREAD: Thread = const {
+        Thread { owner: Cell::new(0), head: Cell::new(0), last_unlock: Cell::new(0) }
+    };
     static OWN_HEAD: OwnHead = const {
         OwnHead {
             prev: AtomicUsize::new(0),
@@ -244,6 +251,21 @@ unsafe fn slot<'a>(addr: usize) -> &'a AtomicUsize {
     unsafe { AtomicUsize::from_ptr(addr as *mut usize) }
 }
 
+/// How the calling thread's last unlock freed the word.
+pub fn last_unlock() -> u8 {
+    THREAD.with(|t| t.last_unlock.get())
+}
+
+pub fn set_last_unlock(path: u8) {
+    THREAD.with(|t| t.last_unlock.set(path));
+}
+
+/// The address of `head->list_op_pending`, for the kernel to clear (`pop` of the vDSO's
+/// try-unlock, `uaddr2` of `FUTEX_ROBUST_UNLOCK`).
+pub fn pending_ptr(head: usize) -> *mut u64 {
+    (head + PENDING_OFFSET) as *mut u64
+}
+
 /// `head->list_op_pending = entry` (the address of a mutex's `next` field, or 0).
 ///
 /// # Safety
@@ -255,7 +277,7 @@ pub unsafe fn set_pending(head: usize, entry: usize) {
     // only: compiler fences give the ordering, as glibc's `asm ("" ::: "memory")`.
     compiler_fence(Ordering::SeqCst);
     // SAFETY: per the caller.
-    unsafe { slot(head + 16) }.store(entry, Ordering::Relaxed);
+    unsafe { slot(head + PENDING_OFFSET) }.store(entry, Ordering::Relaxed);
     compiler_fence(Ordering::SeqCst);
 }
 

@@ -23,6 +23,10 @@ int main(void)
 	printf("FUTEX_WAITERS %u\n", (unsigned)FUTEX_WAITERS);
 	printf("FUTEX_OWNER_DIED %u\n", (unsigned)FUTEX_OWNER_DIED);
 	printf("FUTEX_TID_MASK %u\n", (unsigned)FUTEX_TID_MASK);
+	printf("GPID_MUTEX__UNLOCK_NONE %d\n", GPID_MUTEX__UNLOCK_NONE);
+	printf("GPID_MUTEX__UNLOCK_LEGACY %d\n", GPID_MUTEX__UNLOCK_LEGACY);
+	printf("GPID_MUTEX__UNLOCK_VDSO %d\n", GPID_MUTEX__UNLOCK_VDSO);
+	printf("GPID_MUTEX__UNLOCK_ROBUST_WAKE %d\n", GPID_MUTEX__UNLOCK_ROBUST_WAKE);
 	/* glibc's own futex_offset: the lock relative to __list.__next. */
 	printf("glibc_futex_offset %ld\n",
 	       (long)((char *)&pm.__data.__lock - (char *)&pm.__data.__list.__next));

@@ -2,7 +2,7 @@
 //! the UAPI header, the futex bits, and glibc's `pthread_mutex_t` layout that the robust-list
 //! interop relies on.
 
-use gpid_mutex::{Kind, RawMutex, FUTEX_OWNER_DIED, FUTEX_WAITERS, PRIO_INHERIT};
+use gpid_mutex::{Kind, RawMutex, UnlockPath, FUTEX_OWNER_DIED, FUTEX_WAITERS, PRIO_INHERIT};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
@@ -46,6 +46,22 @@ fn header_matches_rust() {
         (
             "GPID_IOC_ROBUST_REGISTER",
             gpid_mutex::GPID_IOC_ROBUST_REGISTER.to_string(),
+        ),
+        (
+            "GPID_MUTEX__UNLOCK_NONE",
+            (UnlockPath::None as u8).to_string(),
+        ),
+        (
+            "GPID_MUTEX__UNLOCK_LEGACY",
+            (UnlockPath::Legacy as u8).to_string(),
+        ),
+        (
+            "GPID_MUTEX__UNLOCK_VDSO",
+            (UnlockPath::Vdso as u8).to_string(),
+        ),
+        (
+            "GPID_MUTEX__UNLOCK_ROBUST_WAKE",
+            (UnlockPath::RobustWake as u8).to_string(),
         ),
         ("FUTEX_WAITERS", FUTEX_WAITERS.to_string()),
         ("FUTEX_OWNER_DIED", FUTEX_OWNER_DIED.to_string()),

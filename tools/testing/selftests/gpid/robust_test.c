@@ -23,6 +23,7 @@
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include "gpid_test.h"
 #include "gpid_mutex.h"
@@ -57,6 +58,11 @@ struct shm {
 	/* the waiter's results */
 	int trylock, trylock_rec, unlock_other, consistent_other, lock, others_bad, relock;
 	long long latency_ns;
+	/* unlock_reporter's results */
+	int contended, unlock_path;
+	pid_t owner_tid;
+	uint32_t word_after;
+	uintptr_t pending_after;
 };
 
 struct party {
@@ -837,6 +843,127 @@ TEST(glibc_robust_mutex_unchanged_with_gpid_loaded)
 		EXPECT_EQ(EOWNERDEAD, s->lock) TH_LOG("owner namespace %s", owner_ns ? "new" : "same");
 		EXPECT_LT(s->latency_ns, RECOVERY_BOUND_NS);
 	}
+}
+
+/* ---- unlock on Linux 7.x: the kernel frees the word and clears list_op_pending ---------- */
+
+#define TRY_UNLOCK "__vdso_futex_robust_list64_try_unlock"
+
+/*
+ * Whether the running kernel's vDSO exports the try-unlock (CONFIG_FUTEX_ROBUST_UNLOCK, which
+ * Debian's 7.3 has and the debug kernel, without CONFIG_RSEQ, has not), found without the
+ * library's ELF parser: the NUL-terminated name among the [vdso] mapping's bytes.
+ */
+static int vdso_has_try_unlock(void)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int found = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (strstr(line, "[vdso]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			found = memmem((void *)lo, hi - lo, TRY_UNLOCK, sizeof(TRY_UNLOCK)) != NULL;
+	}
+	fclose(f);
+	return found;
+}
+
+/* This thread's robust-list head's list_op_pending (1: no head, never a valid pointer). */
+static uintptr_t pending_now(void)
+{
+	void *head;
+
+	if (gpid_mutex__robust_head(&head))
+		return 1;
+	return __atomic_load_n((uintptr_t *)head + 2, __ATOMIC_RELAXED);
+}
+
+/*
+ * Run as PID 1 of its own namespace, so that its TID (1) is not its owner value (a gpid):
+ * locks m[0], waits for s->go if s->contended (a waiter then sleeps on the word), unlocks,
+ * and reports how the word was freed and what was left in the word and list_op_pending.
+ */
+static int unlock_reporter(void *p)
+{
+	struct shm *s = p;
+
+	if (gpid_mutex_lock(&s->m[0]) || gpid_mutex_owner_value(&s->owner_value))
+		return 10;
+	s->owner_tid = syscall(SYS_gettid);
+	atomic_store(&s->ready, 1);
+	if (s->contended)
+		wait_go(s);
+	if (gpid_mutex_unlock(&s->m[0]))
+		return 11;
+	s->unlock_path = gpid_mutex__last_unlock_path();
+	s->word_after = word(&s->m[0]);
+	s->pending_after = pending_now();
+	return 0;
+}
+
+static int unlock_waiter(void *p)
+{
+	struct shm *s = p;
+	struct timespec abs = realtime_in(5 * SEC);
+
+	atomic_store(&s->waiting, 1);
+	s->lock = gpid_mutex_timedlock(&s->m[0], &abs);
+	if (s->lock == 0 && gpid_mutex_unlock(&s->m[0]))
+		return 1;
+	return 0;
+}
+
+/*
+ * Where the kernel has robust-unlock support (Linux 7.x, CONFIG_FUTEX_ROBUST_UNLOCK) the
+ * library uses it with gpid owner values: uncontended, the vDSO's try-unlock frees the word
+ * and clears list_op_pending in one step; contended, FUTEX_WAKE|FUTEX_ROBUST_UNLOCK does
+ * (the kernel stores 0 without comparing the owner with the caller's TID). Elsewhere the
+ * user-space release. Either way the word ends free and list_op_pending clear.
+ */
+TEST_F_TIMEOUT(robust, unlock_uses_the_kernels_robust_unlock, 60)
+{
+	struct shm *s = self->s;
+	int has = vdso_has_try_unlock();
+	struct utsname u;
+	pid_t o, w, t;
+
+	ASSERT_LE(0, has) TH_LOG("no [vdso] in /proc/self/maps");
+	ASSERT_EQ(0, uname(&u));
+	TH_LOG("%s: the vDSO %s " TRY_UNLOCK, u.release, has ? "exports" : "lacks");
+	if (strstr(u.release, "+deb"))
+		EXPECT_TRUE(has) TH_LOG("Debian's kernel has CONFIG_FUTEX_ROBUST_UNLOCK=y");
+	EXPECT_EQ(has, gpid_mutex_vdso_unlock());
+
+	memset(s, 0, sizeof(*s));
+	o = spawn(1, unlock_reporter, s, &t);
+	ASSERT_LT(0, o);
+	EXPECT_EQ(0, reap(o, 5000));
+	EXPECT_EQ(1, s->owner_tid);
+	EXPECT_NE(1, s->owner_value);
+	EXPECT_EQ(has ? GPID_MUTEX__UNLOCK_VDSO : GPID_MUTEX__UNLOCK_LEGACY, s->unlock_path);
+	EXPECT_EQ(0, s->word_after);
+	EXPECT_EQ(0, s->pending_after);
+
+	memset(s, 0, sizeof(*s));
+	s->contended = 1;
+	o = spawn(1, unlock_reporter, s, &t);
+	ASSERT_LT(0, o);
+	ASSERT_TRUE(wait_flag(&s->ready, 5000)) TH_LOG("owner not ready");
+	w = spawn(1, unlock_waiter, s, &t);
+	ASSERT_LT(0, w);
+	EXPECT_TRUE(wait_flag(&s->waiting, 5000)) TH_LOG("waiter not started");
+	EXPECT_TRUE(wait_word_bits(&s->m[0], FUTEX_WAITERS, 3000)) TH_LOG("waiter never slept");
+	atomic_store(&s->go, 1);
+	EXPECT_EQ(0, reap(o, 5000));
+	EXPECT_EQ(0, reap(w, 10000));
+	EXPECT_EQ(has ? GPID_MUTEX__UNLOCK_ROBUST_WAKE : GPID_MUTEX__UNLOCK_LEGACY, s->unlock_path);
+	EXPECT_EQ(0, s->pending_after);
+	EXPECT_EQ(0, s->lock);
+	EXPECT_EQ(0, word(&s->m[0]));
 }
 
 /* ---- module unload ----------------------------------------------------------------------- */
