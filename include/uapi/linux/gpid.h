@@ -68,7 +68,8 @@ struct gpid_version {
  * @tid: canonical gpid of the calling thread
  * @tgid: canonical gpid of its thread group
  * @nsid: nsid of the caller's PID namespace
- * @level: level of that namespace (the initial namespace is level 0)
+ * @level: always 0: levels are relative to the caller, whose own namespace is level 0
+ *         (stock Linux hides a namespace's ancestry from inside)
  */
 struct gpid_self {
 	__u32 tid;
@@ -154,7 +155,7 @@ struct gpid_levels {
  * struct gpid_ns_info - argument of GPID_IOC_NS_INFO
  * @nsid: in: an nsid visible to the caller; 0 means the caller's namespace
  * @flags: in: must be 0
- * @level: out: nesting level (the initial namespace is 0)
+ * @level: out: nesting level below the caller's own namespace (which is 0)
  * @parent_nsid: out: nsid of the parent namespace, 0 when the caller cannot see it
  * @ino: out: inode number of the namespace (as in /proc/PID/ns/pid)
  * @generation: out: generation of the nsid slot; changes each time the nsid is reused
@@ -187,6 +188,14 @@ struct gpid_ns_info {
  * @policy: in: with GPID_NS_SET_POLICY, GPID_POLICY_* bits
  * @generation: out: generation of the nsid slot
  * @reserved: must be 0
+ *
+ * GPID_NS_SET_NSID needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN in the initial user
+ * namespace (binding a slot gives its meaning to every gpid that names it); anyone else gets
+ * EPERM whatever the slot holds, except for the nsid the target already has.
+ * GPID_NS_SET_POLICY needs CAP_SYS_ADMIN over the target namespace's owning user namespace.
+ * Errors: EINVAL (flags, policy bits, reserved, nsid 0 or above the maximum), ESRCH (no such
+ * task), EPERM, EEXIST (a live namespace holds the nsid), EBUSY (the target holds another
+ * nsid), ENOSPC.
  */
 struct gpid_ns_set {
 	__s32 pid;
