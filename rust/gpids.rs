@@ -135,11 +135,30 @@ impl Gpids {
     /// The canonical gpid of `pid` as `viewer` may learn it: when `viewer` can see the task,
     /// or when the task's own namespace exports its gpids (export policy); `Ok(0)` otherwise.
     /// The escape-point features (credentials, signals, message queues) report through this.
+    ///
+    /// A lookup never binds a dead namespace: a peer whose namespace is dead reports the gpid
+    /// its namespace still holds (stable until the slot is reclaimed), or 0 once reclaimed,
+    /// never a new nsid that lookups would consume.
     pub(crate) fn gpid_for_observer(&self, viewer: &PidNamespace, pid: &Pid) -> Result<u32> {
+        let own = pid.ns();
+        if !own.is_live() {
+            let bound = self.registry.lock().nsid_of(own);
+            let Some((nsid, _)) = bound else { return Ok(0) };
+            let visible = pid.nr_in(viewer) > 0;
+            let exported = visible || {
+                let registry = self.registry.lock();
+                registry.get(nsid).is_some_and(|(entry, _)| entry.export && core::ptr::eq(&*entry.ns, own))
+            };
+            let nr = u32::try_from(pid.nr_in(own)).map_err(|_| ESRCH)?;
+            return if exported && nr > 0 {
+                self.encoding.encode(nsid, nr).map_err(encoding_errno)
+            } else {
+                Ok(0)
+            };
+        }
         if pid.nr_in(viewer) > 0 {
             return self.canonical(pid);
         }
-        let own = pid.ns();
         let exported = {
             let registry = self.registry.lock();
             registry

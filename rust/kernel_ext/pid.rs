@@ -116,8 +116,9 @@ impl Pid {
     }
 }
 
-// SAFETY: `get_pid`/`put_pid` manage the reference count; the C side frees the `struct pid`
-// (after an RCU grace period) only when it drops to zero.
+// SAFETY: `get_pid`/`put_pid` manage the reference count; `put_pid` frees the `struct pid`
+// at once when the count drops to zero (no RCU delay: RCU readers reach a pid through
+// `find_pid_ns` only while it is still hashed, which a counted reference does not need).
 unsafe impl AlwaysRefCounted for Pid {
     fn inc_ref(&self) {
         // SAFETY: the existence of `&self` means the refcount is non-zero.

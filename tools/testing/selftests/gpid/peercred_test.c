@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -897,6 +898,75 @@ TEST(proc_creds_counters)
 		EXPECT_EQ(1, counter("none") - before[4]);
 		close(s);
 	}
+}
+
+/* Lines of /proc/gpid/namespaces below its header: the bound namespaces. */
+static int bound_namespaces(void)
+{
+	static char buf[8192];
+	int n = 0;
+
+	if (gpid_read_file("/proc/gpid/namespaces", buf, sizeof(buf)) <= 0)
+		return -1;
+	for (char *p = strchr(buf, '\n'); p && p[1]; p = strchr(p + 1, '\n'))
+		n++;
+	return n;
+}
+
+/*
+ * A lookup never binds a dead namespace: the peer, PID 1 of a namespace nobody used with gpid,
+ * connects and its namespace dies; asking about it twice reports no gpid and binds no nsid
+ * (before, each such lookup consumed an nsid for a dead namespace, and the reported gpid
+ * changed once that was reclaimed).
+ */
+TEST(dead_namespace_not_bound_by_a_peer_lookup)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	socklen_t len = offsetof(struct sockaddr_un, sun_path) + 1 +
+			snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "gpid-dead-peer-%d", getpid());
+	int srv, cl, dev, st, before;
+	pid_t child;
+
+	dev = open("/dev/gpid", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, srv);
+	ASSERT_EQ(0, bind(srv, (struct sockaddr *)&a, len));
+	ASSERT_EQ(0, listen(srv, 1));
+	before = bound_namespaces();
+	ASSERT_LT(0, before);
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		pid_t init;
+
+		if (unshare(CLONE_NEWPID))
+			_exit(1);
+		init = fork();
+		if (init == 0) {
+			int c = socket(AF_UNIX, SOCK_STREAM, 0);
+
+			_exit(c < 0 || connect(c, (struct sockaddr *)&a, len) ? 2 : 0);
+		}
+		_exit(init > 0 && waitpid(init, &st, 0) == init && WIFEXITED(st) ?
+		      WEXITSTATUS(st) : 3);
+	}
+	cl = accept4(srv, NULL, NULL, SOCK_CLOEXEC);
+	ASSERT_LE(0, cl);
+	ASSERT_EQ(child, waitpid(child, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (int i = 0; i < 2; i++) {
+		struct gpid_peer p = { .fd = cl };
+
+		ASSERT_EQ(0, ioctl(dev, GPID_IOC_PEER, &p)) TH_LOG("%s", strerror(errno));
+		EXPECT_LT(0, p.pid);			/* as SO_PEERCRED: the number it had */
+		EXPECT_EQ(GPID_PEER_KNOWN, p.state);	/* known, not alive */
+		EXPECT_EQ(0, p.gpid) TH_LOG("lookup %d reported gpid %#x", i, p.gpid);
+	}
+	EXPECT_EQ(before, bound_namespaces()) TH_LOG("a lookup bound the dead namespace");
+	close(cl);
+	close(srv);
+	close(dev);
 }
 
 TEST_HARNESS_MAIN
