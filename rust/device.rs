@@ -65,18 +65,31 @@ impl MiscDeviceWithData for GpidDevice {
     }
 }
 
-/// Writes `value` to the user struct at `arg`.
-fn write_out<T: AsBytes>(arg: usize, value: &T) -> Result<isize> {
-    UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<T>()).writer().write(value)?;
+/// The user struct `T` at `arg`.
+fn user_struct<T>(arg: usize) -> UserSlice {
+    UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<T>())
+}
+
+/// Writes `value` to the user struct at `arg`, whole or not at all (see [`update`]).
+fn write_out<T: AsBytes + FromBytes>(arg: usize, value: &T) -> Result<isize> {
+    let before: T = user_struct::<T>(arg).reader().read()?;
+    user_struct::<T>(arg).writer().write(&before)?;
+    user_struct::<T>(arg).writer().write(value)?;
     Ok(0)
 }
 
 /// Reads the user struct at `arg`, lets `f` turn it into the answer, and writes it back.
+///
+/// The answer is written whole or not at all, and `f` (which may act: bind, register) runs
+/// only once the whole destination is known to be writable: the struct as read is first
+/// written back unchanged, so a struct straddling into a read-only or unmapped page fails
+/// with `EFAULT` before anything happened and with every byte as it was. (A mapping changed
+/// by another thread between that check and the answer is the caller's own race.)
 fn update<T: AsBytes + FromBytes>(arg: usize, f: impl FnOnce(&mut T) -> Result) -> Result<isize> {
-    let (mut reader, mut writer) = UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<T>()).reader_writer();
-    let mut value: T = reader.read()?;
+    let mut value: T = user_struct::<T>(arg).reader().read()?;
+    user_struct::<T>(arg).writer().write(&value)?;
     f(&mut value)?;
-    writer.write(&value)?;
+    user_struct::<T>(arg).writer().write(&value)?;
     Ok(0)
 }
 
@@ -140,8 +153,7 @@ fn decode(gpids: &Gpids, a: &mut uapi::gpid_decode) -> Result {
 }
 
 fn decode_batch(gpids: &Gpids, arg: usize) -> Result<isize> {
-    let a: uapi::gpid_decode_batch =
-        UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<uapi::gpid_decode_batch>()).reader().read()?;
+    let a: uapi::gpid_decode_batch = user_struct::<uapi::gpid_decode_batch>(arg).reader().read()?;
     if a.flags != 0 || a.count == 0 || a.count > uapi::GPID_BATCH_MAX {
         return Err(EINVAL);
     }
@@ -149,6 +161,11 @@ fn decode_batch(gpids: &Gpids, arg: usize) -> Result<isize> {
     let bytes = count * core::mem::size_of::<u32>();
     let gpids_ptr = usize::try_from(a.gpids).map_err(|_| EFAULT)?;
     let pids_ptr = usize::try_from(a.pids).map_err(|_| EFAULT)?;
+    // The answers are written whole or not at all: the whole output array is first proven
+    // writable by writing its own bytes back (see `update`).
+    let mut old = KVec::<u8>::with_capacity(bytes, GFP_KERNEL)?;
+    UserSlice::new(UserPtr::from_addr(pids_ptr), bytes).read_all(&mut old, GFP_KERNEL)?;
+    UserSlice::new(UserPtr::from_addr(pids_ptr), bytes).writer().write_slice(&old)?;
     let mut buf = KVec::<u8>::with_capacity(bytes, GFP_KERNEL)?;
     UserSlice::new(UserPtr::from_addr(gpids_ptr), bytes).read_all(&mut buf, GFP_KERNEL)?;
     Current::with(|current| {
@@ -241,8 +258,7 @@ fn robust_register(gpids: &Gpids, a: &mut uapi::gpid_robust_register) -> Result 
 }
 
 fn sigqueue(gpids: &Gpids, arg: usize) -> Result<isize> {
-    let a: uapi::gpid_sigqueue =
-        UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<uapi::gpid_sigqueue>()).reader().read()?;
+    let a: uapi::gpid_sigqueue = user_struct::<uapi::gpid_sigqueue>(arg).reader().read()?;
     signals::sigqueue(gpids, &a)?;
     Ok(0)
 }

@@ -9,7 +9,13 @@
  * Rules every ioctl argument follows:
  *  - sizes are explicit (__u32/__u64), no implicit padding, 64-bit aligned;
  *  - reserved fields and unknown flag bits must be zero (EINVAL otherwise);
- *  - a bad user pointer gives EFAULT; an unknown command gives ENOTTY.
+ *  - a bad user pointer gives EFAULT; an unknown command gives ENOTTY;
+ *  - an answer is written whole or not at all, and nothing is done before the whole
+ *    destination (the argument struct; DECODE_BATCH's output array) is known writable: a
+ *    destination reaching into a read-only or unmapped page gives EFAULT with every byte as
+ *    it was and no action taken (no registration, no binding, no signal);
+ *  - 32-bit (compat) callers use the same structs and numbers (compat_ptr_ioctl), except
+ *    GPID_IOC_ROBUST_REGISTER, which they get EOPNOTSUPP from.
  */
 #ifndef _UAPI_LINUX_GPID_H
 #define _UAPI_LINUX_GPID_H

@@ -3,6 +3,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/msg.h>
+#include <sys/socket.h>
 #include "gpid_test.h"
 #include "kselftest_harness.h"
 
@@ -125,6 +128,99 @@ TEST_F(dev, straddling_pointer)
 	EXPECT_EQ(-1, ioctl(self->fd, GPID_IOC_VERSION, p + 4096 - 8));
 	EXPECT_EQ(EFAULT, errno);
 	munmap(p, 4096);
+}
+
+/*
+ * Every answer is written whole or not at all: an argument struct that straddles into a
+ * read-only page gets EFAULT with its writable part unchanged and no action taken (before,
+ * the first part was written, and ROBUST_REGISTER registered the thread, before the fault).
+ */
+static int straddle(int fd, unsigned long cmd, const void *in, size_t size, char *page2)
+{
+	char *arg = page2 - size / 2, saved[512];
+	int ret;
+
+	memcpy(arg, in, size);
+	memcpy(saved, arg, size);
+	if (mprotect(page2, 4096, PROT_READ))
+		return -100;
+	ret = ioctl(fd, cmd, arg) ? errno : 0;
+	if (mprotect(page2, 4096, PROT_READ | PROT_WRITE))
+		return -100;
+	if (memcmp(arg, saved, size / 2))
+		return -101;	/* the writable part changed */
+	return ret;
+}
+
+TEST_F(dev, answers_written_whole_or_not_at_all)
+{
+	char *map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *page2 = map + 4096;
+	int sv[2], pidfd, msqid;
+	struct gpid_version ver;
+	struct gpid_self me;
+	struct gpid_encode enc = { .pid = getpid() };
+	struct gpid_decode dec = { .gpid = getpid() };
+	struct gpid_levels lev = { .pid = getpid() };
+	struct gpid_ns_info nsi = { .nsid = 0 };
+	struct gpid_robust_register reg = { 0 };
+	struct gpid_peer peer = { 0 };
+	struct gpid_pidfd pfd = { 0 };
+	struct gpid_msq msq = { 0 };
+
+	ASSERT_NE(MAP_FAILED, map);
+	memset(&ver, 0xa5, sizeof(ver));
+	memset(&me, 0xa5, sizeof(me));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	ASSERT_LE(0, pidfd);
+	msqid = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+	ASSERT_LE(0, msqid);
+	peer.fd = sv[0];
+	pfd.pidfd = pidfd;
+	msq.msqid = msqid;
+
+#define STRADDLE(cmd, v) \
+	EXPECT_EQ(EFAULT, straddle(self->fd, cmd, &(v), sizeof(v), page2)) TH_LOG(#cmd)
+	STRADDLE(GPID_IOC_VERSION, ver);
+	STRADDLE(GPID_IOC_SELF, me);
+	STRADDLE(GPID_IOC_ENCODE, enc);
+	STRADDLE(GPID_IOC_DECODE, dec);
+	STRADDLE(GPID_IOC_LEVELS, lev);
+	STRADDLE(GPID_IOC_NS_INFO, nsi);
+	STRADDLE(GPID_IOC_ROBUST_REGISTER, reg);
+	STRADDLE(GPID_IOC_PEER, peer);
+	STRADDLE(GPID_IOC_PIDFD, pfd);
+	STRADDLE(GPID_IOC_MSQ, msq);
+#undef STRADDLE
+	/* No registration happened. */
+	EXPECT_EQ(-1, ioctl(self->fd, GPID_IOC_ROBUST_UNREGISTER));
+	EXPECT_EQ(ENOENT, errno);
+
+	/* DECODE_BATCH: an output array straddling into a read-only page: no element written. */
+	do {
+		__u32 in[4] = { getpid(), getpid(), getpid(), getpid() };
+		__s32 *out = (__s32 *)(page2 - 2 * sizeof(__s32));
+		struct gpid_decode_batch b = { .gpids = (uintptr_t)in, .pids = (uintptr_t)out,
+					       .count = 4 };
+
+		out[0] = out[1] = -7;
+		ASSERT_EQ(0, mprotect(page2, 4096, PROT_READ));
+		EXPECT_EQ(-1, ioctl(self->fd, GPID_IOC_DECODE_BATCH, &b));
+		EXPECT_EQ(EFAULT, errno);
+		ASSERT_EQ(0, mprotect(page2, 4096, PROT_READ | PROT_WRITE));
+		EXPECT_EQ(-7, out[0]);
+		EXPECT_EQ(-7, out[1]);
+		/* The same call on writable memory answers every element. */
+		EXPECT_EQ(0, ioctl(self->fd, GPID_IOC_DECODE_BATCH, &b));
+		EXPECT_EQ(getpid(), out[0]);
+		EXPECT_EQ(getpid(), out[3]);
+	} while (0);
+	msgctl(msqid, IPC_RMID, NULL);
+	close(pidfd);
+	close(sv[0]);
+	close(sv[1]);
+	munmap(map, 8192);
 }
 
 TEST_HARNESS_MAIN
