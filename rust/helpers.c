@@ -168,12 +168,17 @@ struct mm_struct *gpid_current_mm_get(void)
  * Pins the page holding @addr in @mm, faulting it in for writing, and maps it; returns the
  * kernel address of @addr, or NULL. Sleeps. Undo with gpid_user_page_unmap().
  */
-void *gpid_user_page_map(struct mm_struct *mm, unsigned long addr, struct page **pagep)
+/*
+ * Maps the page holding @addr, faulting it in for writing only when @write: a read must not
+ * fail on a read-only list page the kernel's own walk reads, break copy-on-write, or dirty a
+ * shared file page (page_mkwrite, an mtime update).
+ */
+void *gpid_user_page_map(struct mm_struct *mm, unsigned long addr, bool write, struct page **pagep)
 {
 	long pinned;
 
 	mmap_read_lock(mm);
-	pinned = get_user_pages_remote(mm, addr & PAGE_MASK, 1, FOLL_WRITE, pagep, NULL);
+	pinned = get_user_pages_remote(mm, addr & PAGE_MASK, 1, write ? FOLL_WRITE : 0, pagep, NULL);
 	mmap_read_unlock(mm);
 	if (pinned != 1)
 		return NULL;

@@ -64,7 +64,7 @@ void gpid_init_irq_work(struct irq_work *work, void (*fn)(struct irq_work *));
 void gpid_init_work(struct work_struct *work, work_func_t fn);
 bool gpid_schedule_work(struct work_struct *work);
 struct mm_struct *gpid_current_mm_get(void);
-void *gpid_user_page_map(struct mm_struct *mm, unsigned long addr, struct page **pagep);
+void *gpid_user_page_map(struct mm_struct *mm, unsigned long addr, bool write, struct page **pagep);
 void gpid_user_page_unmap(void *kaddr, struct page *page, bool dirty);
 struct ipc_namespace *gpid_current_ipc_ns(void);
 struct user_namespace *gpid_ipc_ns_user_ns(const struct ipc_namespace *ns);

@@ -31,17 +31,24 @@ impl MmRef {
         NonNull::new(mm).map(|mm| Self { mm })
     }
 
-    /// Runs `f` on the kernel mapping of the page holding `addr` (faulting it in for writing),
-    /// with `addr`'s offset in it; `f` returns whether it wrote. Sleeps.
-    fn with_page<R>(&self, addr: usize, f: impl FnOnce(*mut u8, usize) -> (R, bool)) -> Result<R, Fault> {
+    /// Runs `f` on the kernel mapping of the page holding `addr` (faulted in for writing only
+    /// when `write`), with `addr`'s offset in it; `f` returns whether it wrote, which it may
+    /// only do when `write`. Sleeps.
+    fn with_page<R>(
+        &self,
+        addr: usize,
+        write: bool,
+        f: impl FnOnce(*mut u8, usize) -> (R, bool),
+    ) -> Result<R, Fault> {
         let mut page: *mut bindings::page = core::ptr::null_mut();
         // SAFETY: `mm` is a live reference (type invariant); `page` is a valid out pointer.
-        let kaddr = unsafe { bindings::gpid_user_page_map(self.mm.as_ptr(), addr as kernel::ffi::c_ulong, &mut page) };
+        let kaddr = unsafe { bindings::gpid_user_page_map(self.mm.as_ptr(), addr as kernel::ffi::c_ulong, write, &mut page) };
         if kaddr.is_null() {
             return Err(Fault);
         }
         let room = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
         let (result, dirty) = f(kaddr.cast(), room);
+        let dirty = dirty && write;
         // SAFETY: `kaddr`/`page` came from `gpid_user_page_map` above and are released once.
         unsafe { bindings::gpid_user_page_unmap(kaddr, page, dirty) };
         Ok(result)
@@ -52,7 +59,7 @@ impl MmRef {
         let mut done = 0;
         while done < N {
             let at = addr.checked_add(done).ok_or(Fault)?;
-            let n = self.with_page(at, |src, room| {
+            let n = self.with_page(at, false, |src, room| {
                 let n = room.min(N - done);
                 // SAFETY: `src` maps at least `room` readable bytes of the page, `n <= room`,
                 // and `out[done..done + n]` is in bounds.
@@ -80,7 +87,7 @@ impl UserMem for MmRef {
         if addr % 4 != 0 {
             return Err(Fault);
         }
-        self.with_page(addr, |word, _| {
+        self.with_page(addr, true, |word, _| {
             // SAFETY: `word` is 4-byte aligned and maps 4 bytes of the pinned page, which user
             // space accesses atomically too: an atomic access is the right one.
             let atomic = unsafe { AtomicU32::from_ptr(word.cast()) };

@@ -811,6 +811,73 @@ TEST_F_TIMEOUT(robust, hostile_lists, 120)
 	}
 }
 
+/*
+ * A list whose entries sit on a read-only page and whose words sit on a writable one, both
+ * pages dropped from the page tables before the owner dies (a shared memfd keeps their
+ * contents): the exit hook cannot read them without faulting, so the fallback walks the list
+ * in process context. It must read the read-only entries as the kernel's own walk does (not
+ * map them for writing, which fails on a read-only mapping) and mark the owned words.
+ */
+struct ro_arg {
+	char *pages;		/* page 0: entries (read-only in the child), page 1: words */
+	uint32_t *owner;
+};
+
+static int ro_list_child(void *p)
+{
+	struct ro_arg *a = p;
+	static struct robust_head h;
+	uintptr_t *next = (uintptr_t *)a->pages;
+	uint32_t *words = (uint32_t *)(a->pages + 4096);
+	uint32_t me;
+
+	if (gpid_mutex_owner_value(&me))
+		return 10;
+	*a->owner = me;
+	/* Two entries: next fields 64 bytes apart on page 0, each word 4096 bytes further on. */
+	next[0] = (uintptr_t)&next[8];
+	next[8] = (uintptr_t)&h;
+	words[0] = me;
+	words[8 * 2] = me;	/* &next[8] + 4096 == &words[16] */
+	h.futex_offset = 4096;
+	h.list = (uintptr_t)&next[0];
+	if (mprotect(a->pages, 4096, PROT_READ))
+		return 12;
+	if (syscall(SYS_set_robust_list, &h, sizeof(h)))
+		return 11;
+	madvise(a->pages, 8192, MADV_DONTNEED);
+	return 0;
+}
+
+TEST_F_TIMEOUT(robust, fallback_reads_read_only_list_pages, 60)
+{
+	int fd = memfd_create("gpid-ro-list", MFD_CLOEXEC);
+	uint32_t *owner = shared(4096);
+	struct ro_arg a = { .owner = owner };
+	uint32_t *words;
+	long long fallbacks = robust_counter("fallbacks");
+	pid_t c, tc;
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, owner);
+	ASSERT_EQ(0, ftruncate(fd, 8192));
+	a.pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, a.pages);
+	words = (uint32_t *)(a.pages + 4096);
+	c = spawn(0, ro_list_child, &a, &tc);
+	ASSERT_LT(0, c);
+	ASSERT_EQ(0, reap(c, 5000));
+	/* The fallback runs in process context shortly after the death. */
+	for (int i = 0; i < 200 && !(words[16] & FUTEX_OWNER_DIED); i++)
+		usleep(10000);
+	EXPECT_LT(fallbacks, robust_counter("fallbacks")) TH_LOG("the fallback did not run");
+	EXPECT_EQ(FUTEX_OWNER_DIED, words[0]) TH_LOG("first word %#x, owner %#x", words[0], *owner);
+	EXPECT_EQ(FUTEX_OWNER_DIED, words[16])
+		TH_LOG("word behind the read-only entry %#x, owner %#x", words[16], *owner);
+	munmap(a.pages, 8192);
+	close(fd);
+}
+
 /* ---- plain glibc robust mutexes are unaffected ---------------------------------------------- */
 
 static int pthread_waiter(void *p)
