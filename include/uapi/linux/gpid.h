@@ -168,6 +168,10 @@ struct gpid_levels {
  * @policy: out: GPID_POLICY_*
  * @state: out: GPID_NS_*
  * @reserved: must be 0
+ *
+ * Errors: EINVAL (flags, reserved, nsid above the maximum), ENOENT (no such nsid, or one the
+ * caller cannot see), ENOSPC (the caller's own namespace, asked for by nsid 0, has no nsid
+ * yet and none is free).
  */
 struct gpid_ns_info {
 	__u32 nsid;
@@ -292,8 +296,10 @@ struct gpid_pidfd {
  *
  * Registration is per thread and lasts until the thread exits or execs, calls
  * GPID_IOC_ROBUST_UNREGISTER, or the module is unloaded. PI futexes are not supported.
- * Errors: EINVAL (flags), ENOSPC (no free thread slot or nsid), EOPNOTSUPP from a 32-bit
- * (compat) task, whose compat robust list gpid does not walk.
+ * Errors: EINVAL (flags), ENOSPC (no free thread slot or nsid), EOVERFLOW (the thread's
+ * PID does not fit pid_bits), EOPNOTSUPP from a 32-bit (compat) task, whose compat robust
+ * list gpid does not walk. GPID_IOC_ROBUST_UNREGISTER: ENOENT when the thread is not
+ * registered.
  */
 
 /**
@@ -330,6 +336,10 @@ struct gpid_robust_register {
  * @receiver_pid: out: as @sender_pid
  * @receiver_gpid: out: as @sender_gpid
  * @reserved: must be 0
+ *
+ * Errors: EINVAL (flags, reserved, no such queue in the caller's IPC namespace), EACCES (no
+ * read permission, decided as msgctl(IPC_STAT) decides it), ENOSPC (a party's namespace needs
+ * an nsid and none is free).
  */
 struct gpid_msq {
 	__s32 msqid;
@@ -355,8 +365,10 @@ struct gpid_msq {
  * the receiver cannot see the sender), si_uid = the sender's real UID mapped into the
  * receiver's user namespace, si_value = @value. Permission, namespace-init protection and
  * errors are those of sigqueue(3): EINVAL bad signal, ESRCH no such (or no visible) target,
- * EPERM, EAGAIN when the receiver's queue is full (RLIMIT_SIGPENDING). Signal 0 checks
- * existence and permission only. See Documentation/gpid.rst, "Signals".
+ * EPERM, EAGAIN when the receiver's queue is full (RLIMIT_SIGPENDING); also EOVERFLOW (the
+ * sender's PID does not fit pid_bits, for a sender record), EOPNOTSUPP (GPID_SIGQUEUE_THREAD
+ * where GPID_FEATURE_SIGQUEUE_THREAD is not reported). Signal 0 checks existence and
+ * permission only. See Documentation/gpid.rst, "Signals".
  */
 
 /* gpid_sigqueue.flags */
