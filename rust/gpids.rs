@@ -141,35 +141,27 @@ impl Gpids {
     /// never a new nsid that lookups would consume.
     pub(crate) fn gpid_for_observer(&self, viewer: &PidNamespace, pid: &Pid) -> Result<u32> {
         let own = pid.ns();
-        if !own.is_live() {
-            let bound = self.registry.lock().nsid_of(own);
-            let Some((nsid, _)) = bound else { return Ok(0) };
-            let visible = pid.nr_in(viewer) > 0;
-            let exported = visible || {
-                let registry = self.registry.lock();
-                registry.get(nsid).is_some_and(|(entry, _)| entry.export && core::ptr::eq(&*entry.ns, own))
-            };
-            let nr = u32::try_from(pid.nr_in(own)).map_err(|_| ESRCH)?;
-            return if exported && nr > 0 {
-                self.encoding.encode(nsid, nr).map_err(encoding_errno)
-            } else {
-                Ok(0)
-            };
-        }
-        if pid.nr_in(viewer) > 0 {
-            return self.canonical(pid);
-        }
-        let exported = {
+        // The namespace's slot and policy, in one lookup: `(nsid, export)` when bound.
+        let bound = {
             let registry = self.registry.lock();
             registry
                 .nsid_of(own)
-                .and_then(|(nsid, _)| registry.get(nsid))
-                .is_some_and(|(entry, _)| entry.export)
+                .map(|(nsid, _)| (nsid, registry.get(nsid).is_some_and(|(entry, _)| entry.export)))
         };
-        if exported {
-            self.canonical(pid)
-        } else {
-            Ok(0)
+        if pid.nr_in(viewer) == 0 && !bound.is_some_and(|(_, export)| export) {
+            return Ok(0);
+        }
+        match bound {
+            Some((nsid, _)) => {
+                let nr = u32::try_from(pid.nr_in(own)).map_err(|_| ESRCH)?;
+                if nr == 0 {
+                    return Err(ESRCH);
+                }
+                self.encoding.encode(nsid, nr).map_err(encoding_errno)
+            }
+            // Only a live namespace is bound by a lookup.
+            None if own.is_live() => self.canonical(pid),
+            None => Ok(0),
         }
     }
 
