@@ -11,6 +11,7 @@
 //! - [`threads`]: the lock-free table of registered threads the exit hook looks up.
 //! - [`nmi_slots`]: the state machine of the slots the exit hook fills and process context
 //!   drains.
+//! - [`quota`]: per-user counts of the shared pools, charged under a lock, released anywhere.
 //!
 //! The same files are compiled twice: as this crate by Cargo, and as a module of the kernel
 //! module (`#[path = "gpid_core/src/lib.rs"] pub mod gpid_core;`) with the kernel's rustc flags.
@@ -37,6 +38,7 @@ pub mod index;
 pub mod ipcperm;
 pub mod nmi_slots;
 pub mod nsid;
+pub mod quota;
 pub mod robust;
 pub mod threads;
 

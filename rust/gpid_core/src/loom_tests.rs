@@ -6,6 +6,7 @@
 //! ...); without `LOOM_MAX_PREEMPTIONS` the bound is [`PREEMPTIONS`].
 
 mod nmi_slots;
+mod quota;
 mod threads;
 
 /// The default preemption bound: enough for the races these models are about (two or three

@@ -14,8 +14,14 @@
 //!
 //! ```text
 //!   EMPTY or TOMBSTONE --CAS--> BUSY --store value, then store key (Release)--> key
-//!   key --CAS (Release)--> TOMBSTONE
+//!   key --CAS (Release)--> TOMBSTONE                                  removed
+//!   key --CAS (Release)--> RETIRED --CAS (Acquire)--> TAKING --store (Release)--> TOMBSTONE
 //! ```
+//!
+//! The last line is a registration that ended with work left for process context (the exit
+//! hook's fallback): the slot stays taken, and its index names the work, until the drain
+//! has taken it. So every registration owns the place its leftover work goes to, and there is
+//! always room for it: the work of a death is never dropped for lack of a slot.
 //!
 //! The claim comes first and the value second: a free slot is taken by exactly one inserter,
 //! which then alone writes the value, so a slot never pairs one thread's key with another
@@ -23,7 +29,7 @@
 //! land in the winner's slot.) `BUSY` is never a key, so lookups skip a slot being filled, and
 //! no other inserter claims it; it lasts two stores, and every claim ends in a key.
 
-use super::atomic::{AtomicU32, AtomicUsize, Ordering};
+use super::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Slots a key may live in, starting at its hash: bounds every operation.
 pub const PROBE_WINDOW: usize = 32;
@@ -32,12 +38,18 @@ const EMPTY: usize = 0;
 const TOMBSTONE: usize = 1;
 /// Claimed by an insert that has not published its key yet.
 const BUSY: usize = 2;
+/// A registration ended with work left: the slot is held for [`ThreadTable::drain_retired`].
+const RETIRED: usize = 3;
+/// Being drained.
+const TAKING: usize = 4;
+/// The largest reserved key word; real keys are above it.
+const RESERVED: usize = TAKING;
 
-/// One slot: a thread key (`EMPTY`, `TOMBSTONE`, `BUSY` or a real key) and its owner value.
+/// One slot: a thread key (or one of the reserved words above) and its value.
 #[derive(Debug, Default)]
 pub struct ThreadSlot {
     key: AtomicUsize,
-    value: AtomicU32,
+    value: AtomicU64,
 }
 
 impl ThreadSlot {
@@ -46,7 +58,7 @@ impl ThreadSlot {
     pub const fn new() -> Self {
         Self {
             key: AtomicUsize::new(EMPTY),
-            value: AtomicU32::new(0),
+            value: AtomicU64::new(0),
         }
     }
 
@@ -55,7 +67,7 @@ impl ThreadSlot {
     pub fn new() -> Self {
         Self {
             key: AtomicUsize::new(EMPTY),
-            value: AtomicU32::new(0),
+            value: AtomicU64::new(0),
         }
     }
 }
@@ -63,7 +75,7 @@ impl ThreadSlot {
 /// Why a registration failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThreadTableError {
-    /// The key is 0, 1 or 2 (reserved), or the storage size is not a power of two.
+    /// The key is 0 to 4 (reserved), or the storage size is not a power of two.
     Invalid,
     /// No free slot in the key's probe window, or the table holds its maximum.
     Full,
@@ -73,8 +85,9 @@ pub enum ThreadTableError {
 #[derive(Debug)]
 pub struct ThreadTable<S> {
     slots: S,
-    /// Registered keys plus inserts under way (each reserves its place before it claims a
-    /// slot), so the slots holding a key or `BUSY` never outnumber [`ThreadTable::max_len`].
+    /// Registered keys, retired slots not yet drained, and inserts under way (each reserves
+    /// its place before it claims a slot), so the slots not free never outnumber
+    /// [`ThreadTable::max_len`].
     live: AtomicUsize,
 }
 
@@ -138,8 +151,8 @@ impl<S: core::ops::Deref<Target = [ThreadSlot]>> ThreadTable<S> {
     /// Registers `key` with `value`, or updates its value if it is registered already (a
     /// thread that registers twice keeps one slot, with the latest value). Only the thread
     /// `key` names may call this for `key`.
-    pub fn insert(&self, key: usize, value: u32) -> Result<(), ThreadTableError> {
-        if key <= BUSY {
+    pub fn insert(&self, key: usize, value: u64) -> Result<Inserted, ThreadTableError> {
+        if key <= RESERVED {
             return Err(ThreadTableError::Invalid);
         }
         // Only this thread inserts or removes `key`, so what this scan finds cannot change
@@ -149,7 +162,7 @@ impl<S: core::ops::Deref<Target = [ThreadSlot]>> ThreadTable<S> {
             // Relaxed: the slot is published already, and the value's only exact reader is
             // this same thread (see `get`).
             slot.value.store(value, Ordering::Relaxed);
-            return Ok(());
+            return Ok(Inserted::Updated);
         }
         // Reserve a place first, so concurrent inserts can never fill more than half the
         // slots. Relaxed: the counter only bounds occupancy (its read-modify-writes are
@@ -178,7 +191,7 @@ impl<S: core::ops::Deref<Target = [ThreadSlot]>> ThreadTable<S> {
             // matches it. Relaxed, because the Release below publishes it.
             slot.value.store(value, Ordering::Relaxed);
             slot.key.store(key, Ordering::Release);
-            return Ok(());
+            return Ok(Inserted::New);
         }
         self.live.fetch_sub(1, Ordering::Relaxed);
         Err(ThreadTableError::Full)
@@ -191,8 +204,8 @@ impl<S: core::ops::Deref<Target = [ThreadSlot]>> ThreadTable<S> {
     /// case for the thread `key` names (the kernel's only caller). Another thread that races
     /// with `key`'s own insert sees it registered or not, and one that races with its remove
     /// may see a value of whichever key reuses the slot next.
-    pub fn get(&self, key: usize) -> Option<u32> {
-        if key <= BUSY {
+    pub fn get(&self, key: usize) -> Option<u64> {
+        if key <= RESERVED {
             return None;
         }
         // Relaxed: `find`'s Acquire already orders the value's write before this read.
@@ -201,8 +214,8 @@ impl<S: core::ops::Deref<Target = [ThreadSlot]>> ThreadTable<S> {
 
     /// Unregisters `key`; returns its value if it was registered. Only the thread `key` names
     /// (or its exit hook) may call this for `key`.
-    pub fn remove(&self, key: usize) -> Option<u32> {
-        if key <= BUSY {
+    pub fn remove(&self, key: usize) -> Option<u64> {
+        if key <= RESERVED {
             return None;
         }
         let slot = self.find(key)?;
@@ -217,6 +230,74 @@ impl<S: core::ops::Deref<Target = [ThreadSlot]>> ThreadTable<S> {
         self.live.fetch_sub(1, Ordering::Relaxed);
         Some(value)
     }
+
+    /// Ends `key`'s registration like [`ThreadTable::remove`], but first calls
+    /// `leave(slot, value)`: if it returns `true` (it left work for process context under
+    /// index `slot`), the slot stays taken until [`ThreadTable::drain_retired`] hands `slot`
+    /// over. Returns the value and what `leave` returned, or `None` if `key` was not
+    /// registered. Bounded and lock-free; only the thread `key` names (or its exit hook) may
+    /// call this for `key`.
+    ///
+    /// While `leave` runs, the slot still holds `key`, so nobody else touches index `slot`:
+    /// a caller keeping per-slot data beside the table may write it there.
+    pub fn retire(&self, key: usize, leave: impl FnOnce(usize, u64) -> bool) -> Option<(u64, bool)> {
+        if key <= RESERVED {
+            return None;
+        }
+        let mask = self.slots.len().wrapping_sub(1);
+        let start = hash(key, mask);
+        let (index, slot) = (0..PROBE_WINDOW)
+            .map(|i| start.wrapping_add(i) & mask)
+            .filter_map(|i| self.slots.get(i).map(|s| (i, s)))
+            .find(|(_, s)| s.key.load(Ordering::Acquire) == key)?;
+        let value = slot.value.load(Ordering::Relaxed);
+        let left = leave(index, value);
+        // Release: for `RETIRED`, the drain's Acquire claim sees what `leave` wrote; for
+        // `TOMBSTONE`, as in `remove`.
+        let to = if left { RETIRED } else { TOMBSTONE };
+        slot.key
+            .compare_exchange(key, to, Ordering::Release, Ordering::Relaxed)
+            .ok()?;
+        if !left {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+        }
+        Some((value, left))
+    }
+
+    /// Claims every retired slot in turn: `take(slot)` moves its work out (the slot is the
+    /// caller's alone meanwhile); then the slot is free again, and only after that `then` gets
+    /// what `take` returned. Process context: it scans the whole table.
+    pub fn drain_retired<R>(&self, mut take: impl FnMut(usize) -> R, mut then: impl FnMut(R)) {
+        for (index, slot) in self.slots.iter().enumerate() {
+            // Acquire pairs with `retire`'s Release: what `leave` wrote happens before `take`.
+            if slot
+                .key
+                .compare_exchange(RETIRED, TAKING, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                continue;
+            }
+            let taken = take(index);
+            // Release pairs with the next insert's claim, as `remove`'s tombstone does.
+            slot.key.store(TOMBSTONE, Ordering::Release);
+            self.live.fetch_sub(1, Ordering::Relaxed);
+            then(taken);
+        }
+    }
+
+    /// How many slots [`ThreadTable::drain_retired`] would hand over now (a snapshot).
+    pub fn retired(&self) -> usize {
+        self.slots.iter().filter(|s| s.key.load(Ordering::Relaxed) == RETIRED).count()
+    }
+}
+
+/// What [`ThreadTable::insert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The key was registered anew.
+    New,
+    /// The key was registered already; only its value changed.
+    Updated,
 }
 
 #[cfg(all(test, not(loom)))]
@@ -254,7 +335,7 @@ mod tests {
         assert_eq!(t.insert(2, 1), Err(ThreadTableError::Invalid));
         assert_eq!(t.remove(1), None);
         // Reserved keys never match a free, dead or half-filled slot.
-        for reserved in [0, 1, 2] {
+        for reserved in [0, 1, 2, 3, 4] {
             assert_eq!(t.get(reserved), None);
         }
         let bad: Vec<ThreadSlot> = (0..48).map(|_| ThreadSlot::new()).collect();
@@ -268,18 +349,18 @@ mod tests {
         let t = table(64);
         let keys: Vec<usize> = (0..32).map(|i| 0xffff_8880_0000_0000 + i * 0x2c40).collect();
         for (i, &k) in keys.iter().enumerate() {
-            t.insert(k, i as u32).unwrap();
+            t.insert(k, i as u64).unwrap();
         }
         assert_eq!(t.insert(0xdead_0000, 1), Err(ThreadTableError::Full));
         for (i, &k) in keys.iter().enumerate() {
-            assert_eq!(t.get(k), Some(i as u32));
+            assert_eq!(t.get(k), Some(i as u64));
         }
         // Churn far beyond the capacity: tombstones never block registration.
         for round in 0..1000usize {
             let k = keys[round % keys.len()];
             assert!(t.remove(k).is_some());
-            t.insert(k, round as u32).unwrap();
-            assert_eq!(t.get(k), Some(round as u32));
+            t.insert(k, round as u64).unwrap();
+            assert_eq!(t.get(k), Some(round as u64));
         }
         assert_eq!(t.len(), 32);
     }
@@ -294,13 +375,13 @@ mod tests {
             seed
         };
         let t = table(256);
-        let mut model: HashMap<usize, u32> = HashMap::new();
+        let mut model: HashMap<usize, u64> = HashMap::new();
         for _ in 0..20_000 {
             let key = 0x1000 + (next() % 300) as usize * 0x40;
-            let value = next() as u32;
+            let value = next() as u32 as u64;
             match next() % 3 {
                 0 => match t.insert(key, value) {
-                    Ok(()) => {
+                    Ok(_) => {
                         model.insert(key, value);
                     }
                     Err(e) => {
@@ -323,13 +404,13 @@ mod tests {
                 let t = Arc::clone(&t);
                 std::thread::spawn(move || {
                     let key = 0x10_0000 + id * 0x40;
-                    for round in 0..5000u32 {
+                    for round in 0..5000u64 {
                         t.insert(key, round).unwrap();
                         assert_eq!(t.get(key), Some(round));
                         assert_eq!(t.remove(key), Some(round));
                         assert_eq!(t.get(key), None);
                     }
-                    t.insert(key, id as u32).unwrap();
+                    t.insert(key, id as u64).unwrap();
                 })
             })
             .collect();
@@ -338,8 +419,53 @@ mod tests {
         }
         assert_eq!(t.len(), 8);
         for id in 0..8usize {
-            assert_eq!(t.get(0x10_0000 + id * 0x40), Some(id as u32));
+            assert_eq!(t.get(0x10_0000 + id * 0x40), Some(id as u64));
         }
+    }
+
+    #[test]
+    fn retired_slots_stay_taken_until_drained() {
+        let t = table(64);
+        let mut jobs = [0u64; 64];
+        t.insert(0x1000, 7).unwrap();
+        t.insert(0x2000, 8).unwrap();
+        assert_eq!(t.retire(0x2000, |_, _| false), Some((8, false)));
+        assert_eq!(t.len(), 1);
+        let mut where_ = None;
+        let got = t.retire(0x1000, |slot, value| {
+            jobs[slot] = value * 10;
+            where_ = Some(slot);
+            true
+        });
+        assert_eq!(got, Some((7, true)));
+        assert_eq!(t.get(0x1000), None, "a retired slot names no key");
+        assert_eq!(t.retire(0x1000, |_, _| true), None);
+        assert_eq!((t.len(), t.retired()), (1, 1));
+        // The key registers again: the retired slot is not reused.
+        t.insert(0x1000, 9).unwrap();
+        assert_eq!(t.len(), 2);
+        let mut drained = Vec::new();
+        t.drain_retired(|slot| (slot, jobs[slot]), |job| drained.push(job));
+        assert_eq!(drained, [(where_.unwrap(), 70)]);
+        assert_eq!((t.len(), t.retired()), (1, 0));
+        t.drain_retired(|_| panic!("nothing is retired"), |()| {});
+        assert_eq!(t.get(0x1000), Some(9));
+    }
+
+    #[test]
+    fn retired_slots_count_against_the_limit() {
+        let t = table(64);
+        for i in 0..32usize {
+            t.insert(0x1000 + i * 0x40, i as u64).unwrap();
+        }
+        for i in 0..32usize {
+            assert!(t.retire(0x1000 + i * 0x40, |_, _| true).is_some());
+        }
+        assert_eq!(t.insert(0xdead_0000, 1), Err(ThreadTableError::Full));
+        let mut n = 0;
+        t.drain_retired(|_| (), |()| n += 1);
+        assert_eq!(n, 32);
+        assert!(t.insert(0xdead_0000, 1).is_ok());
     }
 
     /// `count` task-like keys whose probe windows all start at the same slot of a table of
@@ -378,7 +504,7 @@ mod tests {
                     while start.elapsed() < RUN {
                         for _ in 0..1024 {
                             // Distinct per owner and per round.
-                            let value = ((id as u32) << 24) | (rounds as u32 & 0xff_ffff);
+                            let value = ((id as u64) << 24) | (rounds & 0xff_ffff);
                             t.insert(key, value).unwrap();
                             wrong += u64::from(t.get(key) != Some(value));
                             wrong += u64::from(t.remove(key) != Some(value));

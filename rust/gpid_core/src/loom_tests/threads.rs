@@ -2,6 +2,7 @@
 
 use super::{model, model_bounded};
 use crate::threads::{hash, ThreadSlot, ThreadTable, ThreadTableError, PROBE_WINDOW};
+use loom::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use loom::sync::Arc;
 use loom::thread;
 use std::vec::Vec;
@@ -33,7 +34,7 @@ fn colliding(count: usize) -> Vec<usize> {
 
 /// What the owner of `key` does in the kernel: register, look itself up (the exit hook),
 /// unregister.
-fn owner_round(t: &Table, key: usize, value: u32) {
+fn owner_round(t: &Table, key: usize, value: u64) {
     t.insert(key, value).unwrap();
     assert_eq!(t.get(key), Some(value), "get({key:#x}) after insert");
     assert_eq!(t.remove(key), Some(value), "remove({key:#x})");
@@ -154,14 +155,14 @@ fn full_table_admits_exactly_one() {
         let t = table();
         let max = t.max_len();
         for i in 0..max - 1 {
-            t.insert(key(1000 + i), i as u32).unwrap();
+            t.insert(key(1000 + i), i as u64).unwrap();
         }
         let racers = [(keys[0], 10), (keys[1], 20)].map(|(k, v)| {
             let t = Arc::clone(&t);
             thread::spawn(move || {
                 let r = t.insert(k, v);
                 match r {
-                    Ok(()) => assert_eq!(t.get(k), Some(v)),
+                    Ok(_) => assert_eq!(t.get(k), Some(v)),
                     Err(e) => {
                         assert_eq!(e, ThreadTableError::Full);
                         assert_eq!(t.get(k), None);
@@ -191,7 +192,7 @@ fn full_table_while_an_owner_leaves() {
         let t = table();
         let max = t.max_len();
         for i in 0..max - 1 {
-            t.insert(key(1000 + i), i as u32).unwrap();
+            t.insert(key(1000 + i), i as u64).unwrap();
         }
         t.insert(keys[0], 10).unwrap();
         let leaver = {
@@ -199,7 +200,7 @@ fn full_table_while_an_owner_leaves() {
             thread::spawn(move || assert_eq!(t.remove(k), Some(10)))
         };
         let joined = match t.insert(keys[1], 20) {
-            Ok(()) => {
+            Ok(_) => {
                 assert_eq!(t.get(keys[1]), Some(20));
                 true
             }
@@ -211,5 +212,88 @@ fn full_table_while_an_owner_leaves() {
         leaver.join().unwrap();
         assert_eq!(t.len(), max - 1 + usize::from(joined));
         assert_eq!(t.get(keys[0]), None);
+    });
+}
+
+/// The dying owner's side of a registration that ends with work left (the exit hook's
+/// fallback): it writes the work beside its slot (a relaxed store, ordered only by the table)
+/// and retires the slot.
+fn retire_with_work(t: &Table, jobs: &[AtomicU64], key: usize, value: u64) {
+    let got = t.retire(key, |slot, value| {
+        jobs[slot].store(value + 1, Relaxed);
+        true
+    });
+    assert_eq!(got, Some((value, true)));
+}
+
+fn drain(t: &Table, jobs: &[AtomicU64], seen: &mut Vec<u64>) {
+    // A load and a store, not a swap: a read-modify-write always reads the latest value,
+    // which would hide a missing Acquire.
+    t.drain_retired(
+        |slot| {
+            let job = jobs[slot].load(Relaxed);
+            jobs[slot].store(0, Relaxed);
+            job
+        },
+        |job| seen.push(job),
+    );
+}
+
+fn jobs() -> Arc<Vec<AtomicU64>> {
+    Arc::new((0..SLOTS).map(|_| AtomicU64::new(0)).collect())
+}
+
+/// A retire races the drain: the drain takes the work exactly once (now or in a later pass),
+/// and sees what the dying owner wrote.
+#[test]
+fn retired_work_is_taken_once_as_written() {
+    model(|| {
+        let (t, jobs) = (table(), jobs());
+        let k = key(0);
+        t.insert(k, 10).unwrap();
+        let dying = {
+            let (t, jobs) = (Arc::clone(&t), Arc::clone(&jobs));
+            thread::spawn(move || retire_with_work(&t, &jobs, k, 10))
+        };
+        // The drain runs on a thread spawned after the dying one (see
+        // `lookup_from_another_thread_sees_all_or_nothing` for why).
+        let drainer = {
+            let (t, jobs) = (Arc::clone(&t), Arc::clone(&jobs));
+            thread::spawn(move || {
+                let mut seen = Vec::new();
+                drain(&t, &jobs, &mut seen);
+                seen
+            })
+        };
+        let mut seen = drainer.join().unwrap();
+        dying.join().unwrap();
+        drain(&t, &jobs, &mut seen);
+        assert_eq!(seen, [11]);
+        assert!(t.is_empty());
+    });
+}
+
+/// A retire races the owner of a colliding key registering: that owner never claims the
+/// retired slot, so it reads back its own value, and the work is still there for the drain.
+#[test]
+fn a_retired_slot_is_not_reused_before_the_drain() {
+    model(|| {
+        let keys = colliding(2);
+        let (t, jobs) = (table(), jobs());
+        t.insert(keys[0], 10).unwrap();
+        let dying = {
+            let (t, jobs, k) = (Arc::clone(&t), Arc::clone(&jobs), keys[0]);
+            thread::spawn(move || retire_with_work(&t, &jobs, k, 10))
+        };
+        let other = {
+            let (t, k) = (Arc::clone(&t), keys[1]);
+            thread::spawn(move || owner_round(&t, k, 20))
+        };
+        other.join().unwrap();
+        dying.join().unwrap();
+        let mut seen = Vec::new();
+        drain(&t, &jobs, &mut seen);
+        assert_eq!(seen, [11]);
+        assert!(t.is_empty());
     });
 }
