@@ -17,6 +17,7 @@ mod gpids;
 mod kernel_ext;
 mod msq;
 mod procfs;
+mod quota;
 mod registry;
 mod robust;
 mod signals;

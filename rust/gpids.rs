@@ -15,9 +15,10 @@ use crate::kernel_ext::{
 };
 use crate::registry::{NsEntry, Reclaimed, Registry};
 use crate::msq::Msq;
-use crate::robust::Robust;
+use crate::quota::Quotas;
+use crate::robust::{Robust, MAX_THREADS};
 use crate::signals::Signals;
-use kernel::{new_spinlock, prelude::*, sync::SpinLock, sync::aref::ARef};
+use kernel::{new_spinlock, prelude::*, sync::aref::ARef, sync::Arc, sync::SpinLock};
 
 fn reclaimed_batch() -> usize {
     core::mem::size_of::<Reclaimed>() / core::mem::size_of::<Option<NsEntry>>()
@@ -57,6 +58,9 @@ pub(crate) struct Gpids {
     /// Signals: the sigqueue ioctl, sender records, the transparent si_pid fix.
     #[pin]
     pub(crate) signals: Signals,
+    /// Per-user shares of the nsids and thread slots; shared with the registry and the exit
+    /// hook.
+    pub(crate) quotas: Arc<Quotas>,
 }
 
 pub(crate) fn encoding_errno(e: EncodingError) -> Error {
@@ -69,8 +73,10 @@ pub(crate) fn encoding_errno(e: EncodingError) -> Error {
 impl Gpids {
     /// The state for `encoding`, with an empty registry.
     pub(crate) fn new(encoding: Encoding) -> Result<impl PinInit<Self>> {
-        let registry = Registry::new(encoding.max_nsid())?;
-        let robust = Robust::new()?;
+        let nsids = usize::try_from(encoding.max_nsid()).map_err(|_| EINVAL)?;
+        let quotas = Arc::pin_init(Quotas::new(nsids, MAX_THREADS)?, GFP_KERNEL)?;
+        let registry = Registry::new(encoding.max_nsid(), quotas.clone())?;
+        let robust = Robust::new(quotas.clone())?;
         let msq = Msq::new()?;
         let signals = Signals::new()?;
         Ok(pin_init!(Self {
@@ -79,11 +85,13 @@ impl Gpids {
             robust <- robust,
             msq,
             signals <- signals,
+            quotas,
         }))
     }
 
     /// The nsid of `ns`, binding one if it has none yet (reclaiming dead namespaces when the
-    /// table is full).
+    /// table is full or the namespace's owner holds its share: `ENOSPC`, `EDQUOT` when that
+    /// finds none).
     pub(crate) fn nsid(&self, ns: &PidNamespace) -> Result<(u32, u32)> {
         loop {
             let mut registry = self.registry.lock();
@@ -91,10 +99,10 @@ impl Gpids {
                 return Ok(bound);
             }
             match registry.bind(ns) {
-                Err(e) if e == ENOSPC => {
+                Err(e) if e == ENOSPC || e == EDQUOT => {
                     drop(registry);
                     if !self.reclaim_all_dead() {
-                        return Err(ENOSPC);
+                        return Err(e);
                     }
                 }
                 bound => return bound,

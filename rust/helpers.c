@@ -18,6 +18,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 #include <linux/cred.h>
 #include <linux/idr.h>
 #include <linux/kprobes.h>
@@ -47,6 +48,35 @@ MODULE_PARM_DESC(pid_bits, "Low bits of a gpid that hold the namespace-local PID
 unsigned int gpid_param_pid_bits(void)
 {
 	return pid_bits;
+}
+
+static unsigned int quota_percent = 25;
+module_param(quota_percent, uint, 0644);
+MODULE_PARM_DESC(quota_percent, "Share of each pool (nsids, thread slots, sender records) one user may hold, in percent (default 25)");
+
+unsigned int gpid_param_quota_percent(void)
+{
+	return READ_ONCE(quota_percent);
+}
+
+struct user_namespace *gpid_current_user_ns(void)
+{
+	return current_user_ns();
+}
+
+struct user_namespace *gpid_init_user_ns(void)
+{
+	return &init_user_ns;
+}
+
+struct user_namespace *gpid_user_ns_parent(const struct user_namespace *ns)
+{
+	return ns->parent;
+}
+
+u32 gpid_user_ns_owner(const struct user_namespace *ns)
+{
+	return __kuid_val(ns->owner);
 }
 
 struct task_struct *gpid_current(void)

@@ -44,6 +44,11 @@ struct gpid_send_slot {
 
 
 unsigned int gpid_param_pid_bits(void);
+unsigned int gpid_param_quota_percent(void);
+struct user_namespace *gpid_current_user_ns(void);
+struct user_namespace *gpid_init_user_ns(void);
+struct user_namespace *gpid_user_ns_parent(const struct user_namespace *ns);
+u32 gpid_user_ns_owner(const struct user_namespace *ns);
 struct task_struct *gpid_current(void);
 void gpid_rcu_read_lock(void);
 void gpid_rcu_read_unlock(void);

@@ -117,12 +117,17 @@ impl ProcShow for Robust {
         seq_print!(m, "word_faults {}\n", load(&s.word_faults));
         seq_print!(m, "list_faults {}\n", load(&s.list_faults));
         seq_print!(m, "cut_at_limit {}\n", load(&s.cut_at_limit));
+        seq_print!(m, "cut_at_budget {}\n", load(&s.cut_at_budget));
         seq_print!(m, "pi_skipped {}\n", load(&s.pi_skipped));
         seq_print!(m, "unaligned {}\n", load(&s.unaligned));
         seq_print!(m, "retries_exhausted {}\n", load(&s.retries_exhausted));
+        seq_print!(m, "fallbacks_queued {}\n", load(&s.fallbacks_queued));
+        seq_print!(m, "fallbacks_pending {}\n", robust.pending_fallbacks());
         seq_print!(m, "fallbacks {}\n", load(&s.fallbacks));
-        seq_print!(m, "fallbacks_dropped {}\n", load(&s.fallbacks_dropped));
+        seq_print!(m, "fallbacks_lost {}\n", load(&s.fallbacks_lost));
         seq_print!(m, "fallback_words_marked {}\n", load(&s.fallback_words_marked));
+        seq_print!(m, "fallback_words_given_up {}\n", load(&s.fallback_words_given_up));
+        seq_print!(m, "hook_max_ns {}\n", load(&s.hook_max_ns));
         Ok(())
     }
 }

@@ -15,11 +15,13 @@ use crate::gpid_core::{
     index::{capacity_for, IndexEntry, IndexError, NsIndex},
     nsid::{AllocError, NsidTable, Slot},
 };
+use crate::gpid_core::quota::Charge;
 use crate::kernel_ext::pid_namespace::PidNamespace;
+use crate::quota::{Key, Pool, Quotas};
 use kernel::{
     alloc::{flags::GFP_KERNEL, KVVec},
     prelude::*,
-    sync::aref::ARef,
+    sync::{aref::ARef, Arc},
 };
 
 /// A bound namespace.
@@ -27,6 +29,8 @@ pub(crate) struct NsEntry {
     pub(crate) ns: ARef<PidNamespace>,
     /// Export policy: gpids of its tasks may be shown to observers that cannot see them.
     pub(crate) export: bool,
+    /// The namespace owner's quota unit for this nsid, given back when it is unbound.
+    charge: Charge,
 }
 
 /// How many dead entries one reclaim pass frees before it drops their references unlocked.
@@ -41,6 +45,8 @@ pub(crate) struct Registry {
     table: NsidTable<KVVec<Slot<NsEntry>>>,
     /// Namespace address -> nsid, for the namespaces in `table`.
     index: NsIndex<KVVec<IndexEntry>>,
+    /// Every bound nsid is charged to its namespace's owner (`Pool::Nsids`).
+    quotas: Arc<Quotas>,
 }
 
 fn key(ns: &PidNamespace) -> u64 {
@@ -65,7 +71,7 @@ fn index_errno(e: IndexError) -> Error {
 
 impl Registry {
     /// An empty registry for nsids `1..=max_nsid`.
-    pub(crate) fn new(max_nsid: u32) -> Result<Self> {
+    pub(crate) fn new(max_nsid: u32, quotas: Arc<Quotas>) -> Result<Self> {
         let slots = usize::try_from(max_nsid).map_err(|_| EINVAL)?.checked_add(1).ok_or(EINVAL)?;
         let mut table_storage = KVVec::with_capacity(slots, GFP_KERNEL)?;
         for _ in 0..slots {
@@ -76,6 +82,7 @@ impl Registry {
         Ok(Self {
             table: NsidTable::new(table_storage).map_err(alloc_errno)?,
             index: NsIndex::new(index_storage).map_err(index_errno)?,
+            quotas,
         })
     }
 
@@ -95,16 +102,26 @@ impl Registry {
         self.table.get_mut(nsid)
     }
 
-    /// Binds `ns` to the next free nsid. `Err(ENOSPC)` when the table is full: the caller
-    /// then reclaims dead namespaces (unlocked drop) and tries again.
+    /// Binds `ns` to the next free nsid. `Err(ENOSPC)` when the table is full, `Err(EDQUOT)`
+    /// when the namespace's owner holds its share: the caller then reclaims dead namespaces
+    /// (unlocked drop) and tries again.
     pub(crate) fn bind(&mut self, ns: &PidNamespace) -> Result<(u32, u32)> {
-        let entry = NsEntry {
-            ns: ARef::from(ns),
-            export: false,
-        };
-        let (nsid, generation) = self.table.alloc(entry).map_err(|(e, _)| alloc_errno(e))?;
+        let entry = self.charged_entry(ns)?;
+        let (nsid, generation) = self.table.alloc(entry).map_err(|(e, entry)| {
+            self.quotas.release(entry.charge, Pool::Nsids);
+            alloc_errno(e)
+        })?;
         self.index_insert(ns, nsid)?;
         Ok((nsid, generation))
+    }
+
+    /// A new entry for `ns`, its nsid charged to the namespace's owner.
+    fn charged_entry(&self, ns: &PidNamespace) -> Result<NsEntry> {
+        Ok(NsEntry {
+            ns: ARef::from(ns),
+            export: false,
+            charge: self.quotas.charge(Key::of_pid_ns(ns), Pool::Nsids)?,
+        })
     }
 
     /// Binds `ns` to exactly `nsid` (checkpoint/restore). A dead namespace holding `nsid` is
@@ -121,11 +138,11 @@ impl Registry {
             }
             *dropped = self.unbind(nsid);
         }
-        let entry = NsEntry {
-            ns: ARef::from(ns),
-            export: false,
-        };
-        let generation = self.table.alloc_at(nsid, entry).map_err(|(e, _)| alloc_errno(e))?;
+        let entry = self.charged_entry(ns)?;
+        let generation = self.table.alloc_at(nsid, entry).map_err(|(e, entry)| {
+            self.quotas.release(entry.charge, Pool::Nsids);
+            alloc_errno(e)
+        })?;
         self.index_insert(ns, nsid)?;
         Ok(generation)
     }
@@ -134,14 +151,18 @@ impl Registry {
         // The index has room for every slot, so this fails only on a broken invariant; undo
         // the allocation rather than leave a slot the index cannot find.
         self.index.insert(key(ns), nsid).map_err(|e| {
-            drop(self.table.free(nsid));
+            if let Some(entry) = self.table.free(nsid) {
+                self.quotas.release(entry.charge, Pool::Nsids);
+            }
             index_errno(e)
         })
     }
 
+    /// Unbinds `nsid`, giving its quota unit back; the caller drops the entry unlocked.
     fn unbind(&mut self, nsid: u32) -> Option<NsEntry> {
         let entry = self.table.free(nsid)?;
         self.index.remove(key(&entry.ns));
+        self.quotas.release(entry.charge, Pool::Nsids);
         Some(entry)
     }
 

@@ -25,29 +25,48 @@
 //! trap, an atomic load (table empty) or one bounded probe-window scan.
 
 use crate::gpid_core::{
-    robust::{mark_robust_list_dead, translate_robust_list, WalkEnd, WalkStats},
-    threads::{ThreadSlot, ThreadTable, ThreadTableError},
+    quota::Charge,
+    robust::{
+        mark_gpid_list_dead, mark_robust_list_dead, translate_robust_list_within, Budget, WalkEnd,
+        WalkStats, CMPXCHG_MAX_ATTEMPTS,
+    },
+    threads::{Inserted, ThreadTableError},
 };
 use crate::kernel_ext::{
     deferred::{DeferredHandler, DeferredWork},
     kprobes::{KprobeHandler, KprobeRegistration},
     mm::MmRef,
-    nmi_slots::NmiSlots,
+    thread_table::ThreadTableWithWork,
     uaccess_nofault::{current_robust_list, current_task_key, current_vtid, CurrentMemNofault},
 };
+use crate::quota::{Key, Pool, Quotas};
 use core::{
     pin::Pin,
     sync::atomic::{AtomicU64, Ordering},
 };
 use kernel::{
-    alloc::{flags::GFP_KERNEL, KBox, KVVec},
+    alloc::KBox,
     c_str, new_mutex,
     prelude::*,
     sync::{Arc, Mutex},
+    time::{Instant, Monotonic},
 };
 
-/// The most threads registered at once (the table has twice as many slots).
+/// The most threads registered at once, deaths whose walk is still to be finished included
+/// (the table has twice as many slots).
 pub(crate) const MAX_THREADS: usize = 4096;
+
+/// What the exit hook may do, with interrupts off: this many list entries, this many
+/// compare-and-exchange attempts per word. The rest of a longer or contended list is finished
+/// by the fallback, in process context. Measured in `make bench` (`hostile list`).
+pub(crate) const HOOK_BUDGET: Budget = Budget {
+    entries: 256,
+    attempts: 4,
+};
+
+/// Compare-and-exchange attempts per word in the fallback (process context): a word still
+/// contended after these is counted in `fallback_words_given_up`.
+const FALLBACK_ATTEMPTS: u32 = 32 * CMPXCHG_MAX_ATTEMPTS;
 
 /// Counters shown by `/proc/gpid/robust`. Updated from the probe handler: atomics only.
 #[derive(Default)]
@@ -59,12 +78,17 @@ pub(crate) struct RobustStats {
     pub(crate) word_faults: AtomicU64,
     pub(crate) list_faults: AtomicU64,
     pub(crate) cut_at_limit: AtomicU64,
+    pub(crate) cut_at_budget: AtomicU64,
     pub(crate) pi_skipped: AtomicU64,
     pub(crate) unaligned: AtomicU64,
     pub(crate) retries_exhausted: AtomicU64,
+    pub(crate) fallbacks_queued: AtomicU64,
     pub(crate) fallbacks: AtomicU64,
-    pub(crate) fallbacks_dropped: AtomicU64,
+    pub(crate) fallbacks_lost: AtomicU64,
     pub(crate) fallback_words_marked: AtomicU64,
+    pub(crate) fallback_words_given_up: AtomicU64,
+    /// The longest time one exit hook ran, in nanoseconds (interrupts off throughout).
+    pub(crate) hook_max_ns: AtomicU64,
 }
 
 impl RobustStats {
@@ -82,11 +106,19 @@ impl RobustStats {
         add(&self.unaligned, walk.unaligned);
         add(&self.retries_exhausted, walk.retries_exhausted);
         add(&self.cut_at_limit, u32::from(walk.cut_at_limit));
+        add(&self.cut_at_budget, u32::from(walk.end == WalkEnd::Budget));
         add(
             &self.list_faults,
             u32::from(matches!(walk.end, WalkEnd::HeadFault | WalkEnd::NextFault)),
         );
     }
+}
+
+/// Whether the hook's walk left gpid-owned words that the kernel's walk will not finish.
+fn walk_unfinished(walk: &WalkStats) -> bool {
+    walk.faults != 0
+        || walk.retries_exhausted != 0
+        || matches!(walk.end, WalkEnd::HeadFault | WalkEnd::NextFault | WalkEnd::Budget)
 }
 
 /// Walks the exit path could not finish: redone in process context.
@@ -95,71 +127,92 @@ struct FallbackJob {
     head: usize,
     owner: u32,
     tid: u32,
+    /// The registration's quota unit, given back once the walk is done.
+    charge: Charge,
 }
 
-/// How many fallback walks can wait at once; more are counted as dropped.
-const FALLBACK_SLOTS: usize = 32;
+/// A registration's value in the thread table: the owner gpid and the quota unit it holds.
+fn pack(owner: u32, charge: Charge) -> u64 {
+    u64::from(owner) | (u64::from(charge.into_raw()) << 32)
+}
+
+fn unpack(value: u64) -> (u32, Charge) {
+    (value as u32, Charge::from_raw((value >> 32) as u32))
+}
 
 /// What the exit hook needs: shared by the probes and the ioctls.
 pub(crate) struct RobustState {
-    /// Registered threads: task address -> owner gpid. Lock-free (see `gpid_core::threads`).
-    threads: ThreadTable<KVVec<ThreadSlot>>,
-    /// Fallback walks, filled by the exit hook, drained by `Fallback::run`.
-    jobs: NmiSlots<FallbackJob, FALLBACK_SLOTS>,
+    /// Registered threads: task address -> owner gpid and quota unit, and beside each the
+    /// fallback job its death may leave. Lock-free (see `gpid_core::threads`).
+    threads: ThreadTableWithWork<FallbackJob>,
+    /// Thread slots are charged to the registering user (`Pool::Threads`).
+    quotas: Arc<Quotas>,
     pub(crate) stats: RobustStats,
 }
 
 impl RobustState {
     /// Finishes the walks the exit path left: every word on the dead thread's list still
-    /// owned by its gpid, or by its TID where the kernel's own walk stopped early, is marked
-    /// `FUTEX_OWNER_DIED` (waiters kept). Process context: faults allowed.
+    /// owned by its gpid (PI words excepted, as in the hook), or by its TID where the kernel's
+    /// own walk stopped early, is marked `FUTEX_OWNER_DIED` (waiters kept). Process context:
+    /// faults allowed.
     fn run_fallbacks(&self) {
-        self.jobs.drain(|mut job| {
-            for owner in [job.owner, job.tid] {
-                let walk = mark_robust_list_dead(&mut job.mm, job.head, owner, |_, _| {});
+        self.threads.drain(|mut job| {
+            let gpid = mark_gpid_list_dead(&mut job.mm, job.head, job.owner, FALLBACK_ATTEMPTS, |_, _| {});
+            let tid = mark_robust_list_dead(&mut job.mm, job.head, job.tid, |_, _| {});
+            for walk in [gpid, tid] {
                 self.stats
                     .fallback_words_marked
                     .fetch_add(u64::from(walk.words_rewritten), Ordering::Relaxed);
+                self.stats
+                    .fallback_words_given_up
+                    .fetch_add(u64::from(walk.retries_exhausted), Ordering::Relaxed);
             }
             self.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
+            self.quotas.release(job.charge, Pool::Threads);
             // `job.mm` is released here, in process context.
         });
     }
 
     /// The dying (or exec'ing) thread's hook: runs right before the kernel's robust walk.
-    /// Returns whether a fallback walk was queued.
+    /// Returns whether a fallback walk was left. Bounded by [`HOOK_BUDGET`].
     fn release_current(&self) -> bool {
         if self.threads.is_empty() {
             return false;
         }
         let key = current_task_key();
-        let Some(owner) = self.threads.get(key) else {
-            return false;
-        };
-        let mut queued = false;
         let head = current_robust_list();
-        if head != 0 {
-            let tid = u32::try_from(current_vtid()).unwrap_or(0);
-            let walk = translate_robust_list(&mut CurrentMemNofault, head, owner, tid);
-            self.stats.record(&walk);
-            if walk.faults != 0 || matches!(walk.end, WalkEnd::HeadFault | WalkEnd::NextFault) {
-                queued = self.jobs.put(|| {
-                    MmRef::current().map(|mm| FallbackJob {
-                        mm,
-                        head,
-                        owner,
-                        tid,
-                    })
-                });
-                if !queued {
-                    self.stats.fallbacks_dropped.fetch_add(1, Ordering::Relaxed);
-                }
+        let left = self.threads.retire(key, |value| {
+            let (owner, charge) = unpack(value);
+            if head == 0 {
+                return None;
             }
-        }
+            let tid = u32::try_from(current_vtid()).unwrap_or(0);
+            let walk = translate_robust_list_within(&mut CurrentMemNofault, head, owner, tid, HOOK_BUDGET);
+            self.stats.record(&walk);
+            if !walk_unfinished(&walk) {
+                return None;
+            }
+            let job = MmRef::current().map(|mm| FallbackJob {
+                mm,
+                head,
+                owner,
+                tid,
+                charge,
+            });
+            let counter = if job.is_some() { &self.stats.fallbacks_queued } else { &self.stats.fallbacks_lost };
+            counter.fetch_add(1, Ordering::Relaxed);
+            job
+        });
         // Exit ends the thread; exec ends the program that registered. Either way the
-        // registration is over.
-        self.threads.remove(key);
-        queued
+        // registration is over; without work left, so is its quota unit.
+        match left {
+            Some((value, false)) => {
+                self.quotas.release(unpack(value).1, Pool::Threads);
+                false
+            }
+            Some((_, true)) => true,
+            None => false,
+        }
     }
 }
 
@@ -180,9 +233,12 @@ struct ReleaseHook {
 
 impl KprobeHandler for ReleaseHook {
     fn pre_handler(&self) {
+        let start = Instant::<Monotonic>::now();
         if self.state.release_current() {
             self.fallback.kick();
         }
+        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.state.stats.hook_max_ns.fetch_max(ns, Ordering::Relaxed);
     }
 }
 
@@ -200,16 +256,11 @@ pub(crate) struct Robust {
 }
 
 impl Robust {
-    pub(crate) fn new() -> Result<impl PinInit<Self>> {
-        let mut slots = KVVec::with_capacity(2 * MAX_THREADS, GFP_KERNEL)?;
-        for _ in 0..2 * MAX_THREADS {
-            slots.push(ThreadSlot::new(), GFP_KERNEL)?;
-        }
-        let threads = ThreadTable::new(slots).map_err(|_| EINVAL)?;
+    pub(crate) fn new(quotas: Arc<Quotas>) -> Result<impl PinInit<Self>> {
         let state = Arc::new(
             RobustState {
-                threads,
-                jobs: NmiSlots::new(),
+                threads: ThreadTableWithWork::new(2 * MAX_THREADS)?,
+                quotas,
                 stats: RobustStats::default(),
             },
             GFP_KERNEL,
@@ -239,27 +290,54 @@ impl Robust {
         Ok(())
     }
 
-    /// Registers the calling thread with `owner`, its canonical gpid.
+    /// Registers the calling thread with `owner`, its canonical gpid, charging a thread slot
+    /// to its user (`EDQUOT` past its share, `ENOSPC` when the table is full). A thread that
+    /// registers again keeps its slot and its charge, with the new owner.
     pub(crate) fn register_current(&self, owner: u32) -> Result {
         self.arm()?;
-        self.state
-            .threads
-            .insert(current_task_key(), owner)
-            .map_err(|e| match e {
-                ThreadTableError::Full => ENOSPC,
-                ThreadTableError::Invalid => EINVAL,
-            })?;
-        self.state.stats.registrations.fetch_add(1, Ordering::Relaxed);
+        let state = &self.state;
+        let key = current_task_key();
+        if let Some(value) = state.threads.get(key) {
+            // Only this thread changes its own entry, so it is still there.
+            let (_, charge) = unpack(value);
+            state.threads.insert(key, pack(owner, charge)).map_err(table_errno)?;
+        } else {
+            let charge = state.quotas.charge(Key::current(), Pool::Threads)?;
+            match state.threads.insert(key, pack(owner, charge)) {
+                Ok(Inserted::New) => {}
+                Ok(Inserted::Updated) => state.quotas.release(charge, Pool::Threads),
+                Err(e) => {
+                    state.quotas.release(charge, Pool::Threads);
+                    return Err(table_errno(e));
+                }
+            }
+        }
+        state.stats.registrations.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
     /// Ends the calling thread's registration; `ENOENT` when it had none.
     pub(crate) fn unregister_current(&self) -> Result {
-        self.state.threads.remove(current_task_key()).map(|_| ()).ok_or(ENOENT)
+        let value = self.state.threads.remove(current_task_key()).ok_or(ENOENT)?;
+        self.state.quotas.release(unpack(value).1, Pool::Threads);
+        Ok(())
     }
 
-    /// How many threads are registered now.
+    /// How many threads are registered now, deaths whose walk is still to be finished
+    /// included.
     pub(crate) fn registered(&self) -> usize {
         self.state.threads.len()
+    }
+
+    /// How many deaths wait for the fallback now.
+    pub(crate) fn pending_fallbacks(&self) -> usize {
+        self.state.threads.retired()
+    }
+}
+
+fn table_errno(e: ThreadTableError) -> Error {
+    match e {
+        ThreadTableError::Full => ENOSPC,
+        ThreadTableError::Invalid => EINVAL,
     }
 }

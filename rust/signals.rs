@@ -18,6 +18,7 @@
 
 use crate::{
     gpids::Gpids,
+    quota::{self, Key},
     kernel_ext::{
         pid::{Pid, PidType},
         signal::{
@@ -38,7 +39,8 @@ use kernel::{
     sync::{aref::ARef, Arc, Mutex, SpinLockIrq},
 };
 
-/// How many sender records are kept at once (the oldest is dropped for a new one).
+/// How many sender records are kept at once (the oldest is dropped for a new one). One user
+/// keeps at most its share (`quota_percent`) of them: past it, its own oldest goes.
 const MAX_RECORDS: usize = 256;
 
 /// Counters shown by `/proc/gpid/signals`. Updated from the probe: atomics only.
@@ -64,6 +66,8 @@ struct Record {
     value: u64,
     gpid: u32,
     seq: u64,
+    /// Who sent it, for the share of records each user may keep (`quota::Key`).
+    sender: Key,
 }
 
 /// State shared by the ioctls and the probe.
@@ -83,6 +87,8 @@ pub(crate) struct Request {
     group: bool,
     /// The receiver and the sender's gpid, when a record is to be kept.
     record: Cell<Option<(ARef<Pid>, u32)>>,
+    /// The sending user.
+    sender: Key,
     /// A record dropped to make room; released after the send, outside the probe.
     dropped: Cell<Option<Record>>,
 }
@@ -110,6 +116,7 @@ impl SignalHandler for Hook {
                 value: req.value,
                 gpid,
                 seq: s.next_seq.fetch_add(1, Ordering::Relaxed),
+                sender: req.sender,
             };
             req.dropped.set(s.keep(record));
         }
@@ -117,17 +124,28 @@ impl SignalHandler for Hook {
 }
 
 impl SignalState {
-    /// Keeps `record`; returns the oldest one when the table was full.
+    /// Keeps `record`; returns the one it replaced: the sender's own oldest when the sender
+    /// holds its share, else the oldest of all when the table is full. So a user flooding
+    /// records only ever drops its own once others hold the rest. Bounded: two passes over
+    /// the table, under its lock.
     fn keep(&self, record: Record) -> Option<Record> {
+        let share = quota::limit(MAX_RECORDS) as usize;
         let mut records = self.records.lock();
         bump(&self.stats.records);
-        if let Some(free) = records.iter_mut().find(|r| r.is_none()) {
+        let sender = record.sender;
+        let own = |r: &Option<Record>| r.as_ref().is_some_and(|r| r.sender == sender);
+        let held = if sender.uid().is_none() { 0 } else { records.iter().filter(|r| own(r)).count() };
+        let seq = |r: &Option<Record>| r.as_ref().map_or(0, |r| r.seq);
+        let victim = if held >= share {
+            records.iter_mut().filter(|r| own(r)).min_by_key(|r| seq(r))
+        } else if let Some(free) = records.iter_mut().find(|r| r.is_none()) {
             *free = Some(record);
             return None;
-        }
-        let oldest = records.iter_mut().min_by_key(|r| r.as_ref().map_or(0, |r| r.seq))?;
+        } else {
+            records.iter_mut().min_by_key(|r| seq(r))
+        }?;
         bump(&self.stats.records_dropped);
-        oldest.replace(record)
+        victim.replace(record)
     }
 
     /// Takes the oldest record of `receiver` for `(sig, value)`.
@@ -258,6 +276,7 @@ pub(crate) fn sigqueue(gpids: &Gpids, a: &uapi::gpid_sigqueue) -> Result {
         value: a.value,
         group: !thread,
         record: Cell::new((record_gpid != 0).then_some((receiver, record_gpid))),
+        sender: Key::current(),
         dropped: Cell::new(None),
     };
     let by = signal::kill_permission(&target, sig)?;

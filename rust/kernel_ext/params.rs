@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Module parameters. 6.12's `module!` macro cannot declare them, so `rust/helpers.c` does
-//! with `module_param()` and this file reads them (they are read-only after load: 0444).
+//! with `module_param()` and this file reads them (`pid_bits` is read-only after load, 0444; `quota_percent` may be changed at run time, 0644).
 
 use super::bindings;
 
@@ -9,4 +9,11 @@ use super::bindings;
 pub(crate) fn pid_bits() -> u32 {
     // SAFETY: reads a plain integer that is written only while the module is being loaded.
     unsafe { bindings::gpid_param_pid_bits() }
+}
+
+/// `quota_percent=N`: the share of each pool one user may hold. Writable at run time, so read
+/// afresh at every charge.
+pub(crate) fn quota_percent() -> u32 {
+    // SAFETY: reads a plain integer with `READ_ONCE`; sysfs writes it whole.
+    unsafe { bindings::gpid_param_quota_percent() }
 }

@@ -8,9 +8,8 @@
 //! - [`nsid`]: the allocator that hands out namespace ids, cyclically and with generations.
 //! - [`index`]: a fixed-capacity hash map from a namespace key to its nsid.
 //! - [`robust`]: the robust-futex list walker and the owner-word policies.
-//! - [`threads`]: the lock-free table of registered threads the exit hook looks up.
-//! - [`nmi_slots`]: the state machine of the slots the exit hook fills and process context
-//!   drains.
+//! - [`threads`]: the lock-free table of registered threads the exit hook looks up, whose
+//!   slots also hold the work a death leaves for process context.
 //! - [`quota`]: per-user counts of the shared pools, charged under a lock, released anywhere.
 //!
 //! The same files are compiled twice: as this crate by Cargo, and as a module of the kernel
@@ -36,7 +35,6 @@ mod atomic;
 pub mod encoding;
 pub mod index;
 pub mod ipcperm;
-pub mod nmi_slots;
 pub mod nsid;
 pub mod quota;
 pub mod robust;

@@ -5,7 +5,6 @@
 //! environment variables of `loom::model::Builder` apply (`LOOM_MAX_PREEMPTIONS`, `LOOM_LOG`,
 //! ...); without `LOOM_MAX_PREEMPTIONS` the bound is [`PREEMPTIONS`].
 
-mod nmi_slots;
 mod quota;
 mod threads;
 

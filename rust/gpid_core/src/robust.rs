@@ -76,6 +76,26 @@ pub const ROBUST_LIST_HEAD_SIZE: usize = 3 * WORD;
 /// a cap keeps a hostile program from holding the exiting thread here.
 pub const CMPXCHG_MAX_ATTEMPTS: u32 = 32;
 
+/// How much work one walk may do: list entries, and compare-and-exchange attempts per word.
+///
+/// The kernel's walk has [`Budget::KERNEL`]. A walk that must stay short (the exit hook, which
+/// runs with interrupts off) takes less and leaves the rest to a walk that may take longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// List entries looked at, at most [`ROBUST_LIST_LIMIT`].
+    pub entries: u32,
+    /// Compare-and-exchange attempts per word, at least 1.
+    pub attempts: u32,
+}
+
+impl Budget {
+    /// The kernel's own bounds.
+    pub const KERNEL: Self = Self {
+        entries: ROBUST_LIST_LIMIT,
+        attempts: CMPXCHG_MAX_ATTEMPTS,
+    };
+}
+
 /// A user-memory access failed (the address is not mapped, not accessible, or, for the
 /// no-fault accessors, not resident).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,6 +247,9 @@ pub enum WalkEnd {
     /// [`ROBUST_LIST_LIMIT`] entries were looked at and the list went on (too long, or
     /// circular); the pending word was still handled.
     Limit,
+    /// The walk's [`Budget`] of entries, smaller than the kernel's limit, ran out while the
+    /// kernel's walk would go on; the pending word was still handled.
+    Budget,
 }
 
 /// Counters of one walk, for `/proc/gpid/robust`.
@@ -325,6 +348,23 @@ pub fn walk_robust_list<M, V>(
     mem: &mut M,
     head: usize,
     on_fault: WordFaultPolicy,
+    visit: V,
+) -> WalkStats
+where
+    M: UserMem + ?Sized,
+    V: FnMut(&mut M, WordRef) -> WordOutcome,
+{
+    walk_robust_list_within(mem, head, on_fault, ROBUST_LIST_LIMIT, visit)
+}
+
+/// [`walk_robust_list`] looking at no more than `entries` list entries (and never more than
+/// [`ROBUST_LIST_LIMIT`]); a walk cut short by a smaller `entries` ends with
+/// [`WalkEnd::Budget`] and still handles the pending word.
+pub fn walk_robust_list_within<M, V>(
+    mem: &mut M,
+    head: usize,
+    on_fault: WordFaultPolicy,
+    entries: u32,
     mut visit: V,
 ) -> WalkStats
 where
@@ -332,6 +372,7 @@ where
     V: FnMut(&mut M, WordRef) -> WordOutcome,
 {
     let mut stats = WalkStats::new();
+    let budget = entries.min(ROBUST_LIST_LIMIT);
 
     let Ok(first) = mem.read_usize(head.wrapping_add(HEAD_NEXT_OFFSET)) else {
         stats.end = WalkEnd::HeadFault;
@@ -348,7 +389,7 @@ where
     let (mut entry, mut pi) = split_entry(first);
     let (pending, pending_pi) = split_entry(raw_pending);
 
-    let mut limit = ROBUST_LIST_LIMIT;
+    let mut limit = budget;
     // `head` is compared as given, PI bit and all: an odd head is never reached again, and the
     // kernel then runs to the limit too.
     while entry != head {
@@ -380,8 +421,12 @@ where
         limit = limit.saturating_sub(1);
         if limit == 0 {
             if entry != head {
-                stats.cut_at_limit = true;
-                stats.end = WalkEnd::Limit;
+                if budget < ROBUST_LIST_LIMIT {
+                    stats.end = WalkEnd::Budget;
+                } else {
+                    stats.cut_at_limit = true;
+                    stats.end = WalkEnd::Limit;
+                }
             }
             break;
         }
@@ -423,6 +468,21 @@ pub fn translate_owner<M>(
 where
     M: UserMem + ?Sized,
 {
+    translate_owner_within(mem, word, owner_gpid, plain_tid, CMPXCHG_MAX_ATTEMPTS)
+}
+
+/// [`translate_owner`] with at most `max_attempts` compare-and-exchange attempts (at least 1).
+#[must_use]
+pub fn translate_owner_within<M>(
+    mem: &mut M,
+    word: WordRef,
+    owner_gpid: u32,
+    plain_tid: u32,
+    max_attempts: u32,
+) -> WordOutcome
+where
+    M: UserMem + ?Sized,
+{
     // Same test as `% sizeof(u32)`, written so that it needs no recent `is_multiple_of()`.
     if word.addr & 3 != 0 {
         return WordOutcome::Unaligned;
@@ -457,7 +517,7 @@ where
             }
         }
         attempts += 1;
-        if attempts >= CMPXCHG_MAX_ATTEMPTS {
+        if attempts >= max_attempts.max(1) {
             return WordOutcome::RetriesExhausted;
         }
     }
@@ -474,6 +534,20 @@ where
 /// [`WordOutcome::needs_wake`].
 #[must_use]
 pub fn mark_owner_died<M>(mem: &mut M, word: WordRef, owner_tid: u32) -> WordOutcome
+where
+    M: UserMem + ?Sized,
+{
+    mark_owner_died_within(mem, word, owner_tid, CMPXCHG_MAX_ATTEMPTS)
+}
+
+/// [`mark_owner_died`] with at most `max_attempts` compare-and-exchange attempts (at least 1).
+#[must_use]
+pub fn mark_owner_died_within<M>(
+    mem: &mut M,
+    word: WordRef,
+    owner_tid: u32,
+    max_attempts: u32,
+) -> WordOutcome
 where
     M: UserMem + ?Sized,
 {
@@ -511,7 +585,7 @@ where
             }
         }
         attempts += 1;
-        if attempts >= CMPXCHG_MAX_ATTEMPTS {
+        if attempts >= max_attempts.max(1) {
             return WordOutcome::RetriesExhausted;
         }
     }
@@ -531,8 +605,24 @@ pub fn translate_robust_list<M>(
 where
     M: UserMem + ?Sized,
 {
-    walk_robust_list(mem, head, WordFaultPolicy::SkipWord, |mem, word| {
-        translate_owner(mem, word, owner_gpid, plain_tid)
+    translate_robust_list_within(mem, head, owner_gpid, plain_tid, Budget::KERNEL)
+}
+
+/// [`translate_robust_list`] within `budget`. A walk that ends with [`WalkEnd::Budget`], or
+/// gives a word up ([`WalkStats::retries_exhausted`]), has left gpid-owned words that the
+/// kernel's walk will not see: the caller hands them to [`mark_gpid_list_dead`].
+pub fn translate_robust_list_within<M>(
+    mem: &mut M,
+    head: usize,
+    owner_gpid: u32,
+    plain_tid: u32,
+    budget: Budget,
+) -> WalkStats
+where
+    M: UserMem + ?Sized,
+{
+    walk_robust_list_within(mem, head, WordFaultPolicy::SkipWord, budget.entries, |mem, word| {
+        translate_owner_within(mem, word, owner_gpid, plain_tid, budget.attempts)
     })
 }
 
@@ -557,6 +647,50 @@ where
         }
         outcome
     })
+}
+
+/// What the kernel's walk would have done for words holding the dead thread's gpid rather than
+/// its TID, for the words the translating walk could not finish: every owned word that is not
+/// PI is marked `FUTEX_OWNER_DIED` (waiters kept), in the kernel's order and with its stops;
+/// owned PI words are left alone, as the translating walk leaves them (a gpid is no owner the
+/// kernel's PI code can find), and counted in [`WalkStats::pi_skipped`]. `wake` as for
+/// [`mark_robust_list_dead`]. Process context: up to `attempts` compare-and-exchange
+/// attempts per word.
+pub fn mark_gpid_list_dead<M, W>(
+    mem: &mut M,
+    head: usize,
+    owner_gpid: u32,
+    attempts: u32,
+    mut wake: W,
+) -> WalkStats
+where
+    M: UserMem + ?Sized,
+    W: FnMut(&mut M, usize),
+{
+    walk_robust_list(mem, head, WordFaultPolicy::StopLikeKernel, |mem, word| {
+        let outcome = if word.pi {
+            pi_word_left_alone(mem, word, owner_gpid)
+        } else {
+            mark_owner_died_within(mem, word, owner_gpid, attempts)
+        };
+        if outcome.needs_wake() {
+            wake(mem, word.addr);
+        }
+        outcome
+    })
+}
+
+/// A PI word's outcome when it is read as the kernel's walk reads it (so that the walk stops
+/// where the kernel's would) and then left alone.
+fn pi_word_left_alone<M: UserMem + ?Sized>(mem: &mut M, word: WordRef, owner: u32) -> WordOutcome {
+    if word.addr & 3 != 0 {
+        return WordOutcome::Unaligned;
+    }
+    match mem.read_u32(word.addr) {
+        Err(Fault) => WordOutcome::Fault,
+        Ok(v) if is_tid(owner) && v & FUTEX_TID_MASK == owner => WordOutcome::PiSkipped,
+        Ok(_) => WordOutcome::NotOwned,
+    }
 }
 
 #[cfg(all(test, not(loom)))]
@@ -1239,6 +1373,65 @@ mod tests {
         assert_eq!(m.cmpxchgs, CMPXCHG_MAX_ATTEMPTS + 1);
         // Flipped an even number of times.
         assert_eq!(m.word(waddr(0)), GPID);
+    }
+
+    /// The hook's bounded walk, then the kernel's walk, then the fallback's gpid pass: every
+    /// word ends up exactly as the kernel's walk of a TID-owned list leaves it, the PI word
+    /// untouched, whatever the budget.
+    #[test]
+    fn a_walk_cut_by_its_budget_is_finished_by_the_gpid_pass() {
+        let n = 300;
+        let mut words = std::vec![GPID; n];
+        words[7] = GPID | FUTEX_WAITERS;
+        words[250] = GPID | FUTEX_WAITERS;
+        let mut m = setup(&words, node(n - 1));
+        // An extra PI entry at the head of the list, owned by the gpid.
+        let pi = node(n + 1);
+        m.map(pi, WORD);
+        m.put_usize(pi, node(0));
+        m.put_usize(HEAD, pi | 1);
+        m.map(pi.wrapping_add_signed(OFF), 4);
+        m.put_u32(pi.wrapping_add_signed(OFF), GPID);
+        for entries in [1, 100, 299, 2048] {
+            let mut m = m.clone();
+            let budget = Budget { entries, attempts: 2 };
+            let st = translate_robust_list_within(&mut m, HEAD, GPID, TID, budget);
+            let cut = (entries as usize) < n + 1;
+            assert_eq!(st.end, if cut { WalkEnd::Budget } else { WalkEnd::ListEnd });
+            assert!(st.pending_handled, "the pending word is handled even when cut");
+            assert!(!st.cut_at_limit);
+            let _ = mark_robust_list_dead(&mut m, HEAD, TID, |_, _| {});
+            let mut wakes = Vec::new();
+            let g = mark_gpid_list_dead(&mut m, HEAD, GPID, CMPXCHG_MAX_ATTEMPTS, |_, a| wakes.push(a));
+            assert_eq!(g.pi_skipped, 1);
+            assert_eq!(m.word(pi.wrapping_add_signed(OFF)), GPID, "PI word left alone");
+            for i in 0..n {
+                let waiters = if i == 7 || i == 250 { FUTEX_WAITERS } else { 0 };
+                assert_eq!(m.word(waddr(i)), waiters | FUTEX_OWNER_DIED, "word {i}, budget {entries}");
+            }
+            // The gpid pass wakes the waiters of the words it marked itself, and, by the
+            // kernel's rule for a pending word it does not own that is free, the pending one.
+            let mut expect: Vec<usize> = [7, 250]
+                .into_iter()
+                .filter(|&i| i + 1 >= entries as usize)
+                .map(waddr)
+                .collect();
+            expect.push(waddr(n - 1));
+            assert_eq!(wakes, expect, "budget {entries}");
+        }
+    }
+
+    #[test]
+    fn the_attempt_budget_gives_a_contended_word_up_early() {
+        let mut m = setup(&[GPID], 0);
+        m.interfere = Some((waddr(0), u32::MAX, FUTEX_WAITERS));
+        let st = translate_robust_list_within(&mut m, HEAD, GPID, TID, Budget { entries: 8, attempts: 3 });
+        assert_eq!((st.retries_exhausted, m.cmpxchgs), (1, 3));
+        // Given up under contention, the word is finished by the gpid pass once it settles.
+        m.interfere = None;
+        let g = mark_gpid_list_dead(&mut m, HEAD, GPID, CMPXCHG_MAX_ATTEMPTS, |_, _| {});
+        assert_eq!(g.words_rewritten, 1);
+        assert_eq!(m.word(waddr(0)) & FUTEX_OWNER_DIED, FUTEX_OWNER_DIED);
     }
 
     #[test]

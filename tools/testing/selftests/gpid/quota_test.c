@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Quotas: no user, with all the user and PID namespaces it creates, holds more than
+ * quota_percent of gpid's machine-wide pools (nsids, robust-thread slots), so that one user
+ * cannot leave every other container with ENOSPC. Past its share a user gets EDQUOT; others,
+ * and the initial namespace's root, are not affected.
+ *
+ * The attacker is what Debian allows any local user: an unprivileged uid in a user + PID
+ * namespace of its own (unshare -r -p -f). The tests lower quota_percent to 2 so that the
+ * shares are small, and put the old value back.
+ */
+#include <grp.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include "gpid_test.h"
+#include "kselftest_harness.h"
+
+#define PARAM	"/sys/module/gpid/parameters/quota_percent"
+#define PERCENT	2
+#define NOBODY	65534
+#define OTHER	65533
+
+static int share(long pool)
+{
+	long n = pool * PERCENT / 100;
+
+	return n < 1 ? 1 : n;
+}
+
+/* The calling process becomes `uid` (no groups, no capabilities); 0 stays root. */
+static int become(uid_t uid)
+{
+	if (!uid)
+		return 0;
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		return -1;
+	/* A credential change clears the parent-death signal. */
+	return prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+struct result {
+	int ret;		/* 0 or -errno */
+	int count;		/* what succeeded before it */
+	struct gpid_self self;
+};
+
+static void send_result(int fd, const struct result *r)
+{
+	if (write(fd, r, sizeof(*r)) != sizeof(*r))
+		_exit(1);
+}
+
+static int recv_result(int fd, struct result *r)
+{
+	if (gpid_wait_readable(fd, 20000))
+		return -1;
+	return read(fd, r, sizeof(*r)) == sizeof(*r) ? 0 : -1;
+}
+
+/* Blocks until the test closes the release pipe. */
+static void wait_release(int rel_r)
+{
+	char c;
+
+	while (read(rel_r, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * A container: `uid` unshares a PID namespace (with a user namespace of its own unless root)
+ * and its PID 1 asks for its gpid, reports, and waits for the release.
+ */
+static pid_t container(uid_t uid, int res_w, int rel_r, int rel_w)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct result r = { 0 };
+		pid_t init;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(rel_w);
+		if (become(uid) || unshare((uid ? CLONE_NEWUSER : 0) | CLONE_NEWPID)) {
+			r.ret = -errno;
+			send_result(res_w, &r);
+			_exit(1);
+		}
+		init = fork();
+		if (init == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			r.ret = gp_self(NULL, &r.self);
+			send_result(res_w, &r);
+			wait_release(rel_r);
+			_exit(0);
+		}
+		_exit(init > 0 && gpid_reap(init) == 0 ? 0 : 1);
+	}
+	if (pid > 0)
+		gpid_track(pid);
+	return pid;
+}
+
+FIXTURE(quota) {
+	char saved[32];
+};
+
+FIXTURE_SETUP(quota)
+{
+	ASSERT_LT(0, gpid_read_file(PARAM, self->saved, sizeof(self->saved)))
+		TH_LOG("no %s", PARAM);
+	ASSERT_EQ(0, gpid_write_int(PARAM, PERCENT));
+}
+
+FIXTURE_TEARDOWN(quota)
+{
+	gpid_reap_all();
+	gpid_write_file(PARAM, self->saved);
+}
+
+/*
+ * nobody fills its share of nsids with containers: the next one gets EDQUOT, while root's new
+ * container and another user's still get a gpid. Once nobody's containers are gone, their
+ * nsids count no more.
+ */
+TEST_F_TIMEOUT(quota, nsids_per_user, 120)
+{
+	int bits = gpid_current_pid_bits();
+	int limit = share((1L << (30 - bits)) - 1);
+	int res[2], rel[2];
+	struct result r;
+
+	ASSERT_LT(0, bits);
+	ASSERT_EQ(0, pipe2(res, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(rel, O_CLOEXEC));
+	for (int i = 0; i <= limit; i++) {
+		ASSERT_LT(0, container(NOBODY, res[1], rel[0], rel[1]));
+		ASSERT_EQ(0, recv_result(res[0], &r)) TH_LOG("container %d", i);
+		if (i < limit) {
+			ASSERT_EQ(0, r.ret) TH_LOG("container %d of a share of %d", i, limit);
+			EXPECT_EQ(0, r.self.level);
+		} else {
+			EXPECT_EQ(-EDQUOT, r.ret) TH_LOG("past the share of %d", limit);
+		}
+	}
+	ASSERT_LT(0, container(0, res[1], rel[0], rel[1]));
+	ASSERT_EQ(0, recv_result(res[0], &r));
+	EXPECT_EQ(0, r.ret) TH_LOG("root's container while nobody sits at its share");
+	ASSERT_LT(0, container(OTHER, res[1], rel[0], rel[1]));
+	ASSERT_EQ(0, recv_result(res[0], &r));
+	EXPECT_EQ(0, r.ret) TH_LOG("another user's container");
+
+	close(rel[1]);
+	gpid_reap_all();
+	ASSERT_EQ(0, pipe2(rel, O_CLOEXEC));
+	ASSERT_LT(0, container(NOBODY, res[1], rel[0], rel[1]));
+	ASSERT_EQ(0, recv_result(res[0], &r));
+	EXPECT_EQ(0, r.ret) TH_LOG("nobody's dead containers still count");
+	close(rel[1]);
+	close(rel[0]);
+	close(res[0]);
+	close(res[1]);
+}
+
+static sem_t registered;
+static int rel_fd;
+
+static void *register_and_hold(void *p)
+{
+	struct gpid_robust_register reg = { 0 };
+	int *ret = p;
+
+	*ret = gpid_ioctl(GPID_IOC_ROBUST_REGISTER, &reg);
+	sem_post(&registered);
+	if (*ret == 0)
+		wait_release(rel_fd);
+	return NULL;
+}
+
+/*
+ * `uid`, in a user + PID namespace of its own (or as itself, for root), registers up to `n`
+ * threads, each holding its registration until the release; reports how many got in and the
+ * first error.
+ */
+static pid_t registrar(uid_t uid, int n, int res_w, int rel_r, int rel_w)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		static int rets[4096];
+		struct result r = { 0 };
+		pthread_t t;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(rel_w);
+		rel_fd = rel_r;
+		if (become(uid) || (uid && unshare(CLONE_NEWUSER | CLONE_NEWPID))) {
+			r.ret = -errno;
+			send_result(res_w, &r);
+			_exit(1);
+		}
+		sem_init(&registered, 0, 0);
+		for (int i = 0; i < n && i < 4096; i++) {
+			if (pthread_create(&t, NULL, register_and_hold, &rets[i])) {
+				r.ret = -EAGAIN;
+				break;
+			}
+			pthread_detach(t);
+			while (sem_wait(&registered) && errno == EINTR)
+				;
+			if (rets[i]) {
+				r.ret = rets[i];
+				break;
+			}
+			r.count++;
+		}
+		send_result(res_w, &r);
+		wait_release(rel_r);
+		_exit(0);
+	}
+	if (pid > 0)
+		gpid_track(pid);
+	return pid;
+}
+
+/*
+ * nobody fills its share of robust-thread slots: the next registration gets EDQUOT, while
+ * root and another user still register. The slots come back when the threads exit (the exit
+ * hook gives the share back), so a second round gets the whole share again.
+ */
+TEST_F_TIMEOUT(quota, thread_slots_per_user, 120)
+{
+	int limit = share(4096);
+	int res[2], rel[2];
+	struct result r;
+
+	ASSERT_EQ(0, pipe2(res, O_CLOEXEC));
+	for (int round = 0; round < 2; round++) {
+		ASSERT_EQ(0, pipe2(rel, O_CLOEXEC));
+		ASSERT_LT(0, registrar(NOBODY, limit + 5, res[1], rel[0], rel[1]));
+		ASSERT_EQ(0, recv_result(res[0], &r));
+		EXPECT_EQ(limit, r.count) TH_LOG("round %d: share %d", round, limit);
+		EXPECT_EQ(-EDQUOT, r.ret) TH_LOG("round %d", round);
+		ASSERT_LT(0, registrar(0, 3, res[1], rel[0], rel[1]));
+		ASSERT_EQ(0, recv_result(res[0], &r));
+		EXPECT_EQ(3, r.count) TH_LOG("root, while nobody sits at its share: %d", r.ret);
+		ASSERT_LT(0, registrar(OTHER, 3, res[1], rel[0], rel[1]));
+		ASSERT_EQ(0, recv_result(res[0], &r));
+		EXPECT_EQ(3, r.count) TH_LOG("another user: %d", r.ret);
+		close(rel[1]);
+		gpid_reap_all();
+		close(rel[0]);
+	}
+	close(res[0]);
+	close(res[1]);
+}
+
+/* The share follows the parameter at run time; 100 gives a user the whole pool. */
+TEST_F(quota, share_is_tunable_at_run_time)
+{
+	int res[2], rel[2];
+	struct result r;
+
+	ASSERT_EQ(0, pipe2(res, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(rel, O_CLOEXEC));
+	ASSERT_EQ(0, gpid_write_int(PARAM, 100));
+	ASSERT_LT(0, registrar(NOBODY, share(4096) + 5, res[1], rel[0], rel[1]));
+	ASSERT_EQ(0, recv_result(res[0], &r));
+	EXPECT_EQ(share(4096) + 5, r.count) TH_LOG("first error %d", r.ret);
+	close(rel[1]);
+	gpid_reap_all();
+	close(rel[0]);
+	close(res[0]);
+	close(res[1]);
+}
+
+TEST_HARNESS_MAIN
