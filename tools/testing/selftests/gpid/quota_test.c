@@ -198,10 +198,20 @@ static pid_t registrar(uid_t uid, int n, int res_w, int rel_r, int rel_w)
 			send_result(res_w, &r);
 			_exit(1);
 		}
+		/* Threads cannot be made beside an unshared PID namespace: its PID 1 makes them. */
+		if (uid) {
+			pid_t init = fork();
+
+			if (init != 0)
+				_exit(init > 0 && gpid_reap(init) == 0 ? 0 : 1);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+		}
 		sem_init(&registered, 0, 0);
 		for (int i = 0; i < n && i < 4096; i++) {
-			if (pthread_create(&t, NULL, register_and_hold, &rets[i])) {
-				r.ret = -EAGAIN;
+			int err = pthread_create(&t, NULL, register_and_hold, &rets[i]);
+
+			if (err) {
+				r.ret = -err;
 				break;
 			}
 			pthread_detach(t);
