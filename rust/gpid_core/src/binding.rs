@@ -134,7 +134,7 @@ impl Binding {
 }
 
 #[cfg(all(test, not(loom)))]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::layout::Decoded;
     use proptest::prelude::*;
@@ -255,11 +255,11 @@ mod tests {
     }
 
     /// A PID below, at and above each edge of the layout, or anywhere.
-    fn nr() -> impl Strategy<Value = (u8, u32)> {
+    pub(crate) fn nr() -> impl Strategy<Value = (u8, u32)> {
         (0u8..8, any::<u32>())
     }
 
-    fn pick_nr(l: Layout, (kind, r): (u8, u32)) -> u32 {
+    pub(crate) fn pick_nr(l: Layout, (kind, r): (u8, u32)) -> u32 {
         let (narrow, wide) = (l.max_nr(Class::Narrow), l.max_nr(Class::Wide));
         match kind {
             0 => r % narrow + 1,

@@ -42,6 +42,7 @@ pub mod layout;
 pub mod nmi_slots;
 pub mod nsid;
 pub mod robust;
+pub mod slots;
 pub mod threads;
 
 // The loom models of the lock-free structures, run only by `RUSTFLAGS="--cfg loom" cargo test`
