@@ -152,23 +152,16 @@ impl Layout {
     pub const DEFAULT_NARROW_SLOTS: u32 = 16384;
     /// The layout [`fitted`](Self::fitted) makes of the four defaults: 64 wide slots of 22 bits,
     /// then `(256 - 65) * 64 = 12224` narrow slots of 16 bits, which end exactly at `2^30`.
-    pub const DEFAULT: Self = {
-        let room = room_u64(
-            Self::DEFAULT_PID_BITS,
-            Self::DEFAULT_NARROW_BITS,
-            Self::DEFAULT_WIDE_SLOTS,
-        );
-        let narrow_slots = if room < Self::DEFAULT_NARROW_SLOTS as u64 {
-            room as u32
-        } else {
-            Self::DEFAULT_NARROW_SLOTS
-        };
-        Self::build(
-            Self::DEFAULT_PID_BITS,
-            Self::DEFAULT_NARROW_BITS,
-            Self::DEFAULT_WIDE_SLOTS,
-            narrow_slots,
-        )
+    pub const DEFAULT: Self = match Self::fitted(
+        Self::DEFAULT_PID_BITS,
+        Self::DEFAULT_NARROW_BITS,
+        Self::DEFAULT_WIDE_SLOTS,
+        Self::DEFAULT_NARROW_SLOTS,
+    ) {
+        Ok(layout) => layout,
+        // Not reached: 65 wide slots of 22 bits fit in 2^30 (a test checks). A const cannot
+        // panic here without failing the build, so this just names a valid layout.
+        Err(_) => Self::build(Self::DEFAULT_PID_BITS, Self::DEFAULT_NARROW_BITS, 0, 0),
     };
 
     /// Makes the layout, without checks: for values [`check_bits`](Self::check_bits) and the
@@ -230,13 +223,7 @@ impl Layout {
         wide_slots: u32,
         narrow_slots: u32,
     ) -> Result<Self, LayoutError> {
-        match Self::room(pid_bits, narrow_bits, wide_slots) {
-            Ok(room) if narrow_slots <= room => {
-                Ok(Self::build(pid_bits, narrow_bits, wide_slots, narrow_slots))
-            }
-            Ok(_) => Err(LayoutError::TooLarge),
-            Err(e) => Err(e),
-        }
+        Self::make(pid_bits, narrow_bits, wide_slots, narrow_slots, false)
     }
 
     /// As [`new`](Self::new), but with `narrow_slots` lowered to the [`room`](Self::room) left
@@ -247,17 +234,29 @@ impl Layout {
         wide_slots: u32,
         narrow_slots: u32,
     ) -> Result<Self, LayoutError> {
-        match Self::room(pid_bits, narrow_bits, wide_slots) {
-            Ok(room) => {
-                let narrow_slots = if narrow_slots < room {
-                    narrow_slots
-                } else {
-                    room
-                };
-                Ok(Self::build(pid_bits, narrow_bits, wide_slots, narrow_slots))
-            }
-            Err(e) => Err(e),
-        }
+        Self::make(pid_bits, narrow_bits, wide_slots, narrow_slots, true)
+    }
+
+    /// [`new`](Self::new) and, with `cap`, [`fitted`](Self::fitted).
+    const fn make(
+        pid_bits: u32,
+        narrow_bits: u32,
+        wide_slots: u32,
+        narrow_slots: u32,
+        cap: bool,
+    ) -> Result<Self, LayoutError> {
+        let room = match Self::room(pid_bits, narrow_bits, wide_slots) {
+            Ok(room) => room,
+            Err(e) => return Err(e),
+        };
+        let narrow_slots = if narrow_slots <= room {
+            narrow_slots
+        } else if cap {
+            room
+        } else {
+            return Err(LayoutError::TooLarge);
+        };
+        Ok(Self::build(pid_bits, narrow_bits, wide_slots, narrow_slots))
     }
 
     /// The width of the plain range and of wide slots.
