@@ -5,6 +5,8 @@
 //!
 //! - [`encoding`]: how a global PID (gpid) is built from a namespace id (nsid) and a
 //!   namespace-local PID, and taken apart again.
+//! - [`layout`], [`binding`], [`slots`]: the encoding with slots of two widths (issue #13), which
+//!   fits many more namespaces; host-tested, not yet used by the module.
 //! - [`nsid`]: the allocator that hands out namespace ids, cyclically and with generations.
 //! - [`index`]: a fixed-capacity hash map from a namespace key to its nsid.
 //! - [`robust`]: the robust-futex list walker and the owner-word policies.
@@ -32,12 +34,15 @@
 extern crate std;
 
 mod atomic;
+pub mod binding;
 pub mod encoding;
 pub mod index;
 pub mod ipcperm;
+pub mod layout;
 pub mod nsid;
 pub mod quota;
 pub mod robust;
+pub mod slots;
 pub mod threads;
 
 // The loom models of the lock-free structures, run only by `RUSTFLAGS="--cfg loom" cargo test`
