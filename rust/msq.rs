@@ -134,6 +134,9 @@ struct MsqStats {
     handoffs: AtomicU64,
     /// Notes that could not be stored (no memory in atomic context).
     dropped: AtomicU64,
+    /// Queues older than the module that were removed while it loaded, between the walk that
+    /// found them and their notes going in: their notes are taken out again.
+    removed_during_load: AtomicU64,
 }
 
 /// The notes, shared by the probes and the readers.
@@ -335,6 +338,10 @@ impl Msq {
             older = KVVec::new();
         }
         self.state.stats.older_queues.store(older.len() as u64, Ordering::Relaxed);
+        let mut keys: KVVec<Key> = KVVec::with_capacity(older.len(), GFP_KERNEL)?;
+        for (key, _) in older.iter() {
+            keys.push(*key, GFP_KERNEL)?;
+        }
         for (key, record) in older.into_iter() {
             let (sender, receiver) = (record.sender, record.receiver);
             self.state.upsert(key, GFP_KERNEL, |note| {
@@ -342,6 +349,39 @@ impl Msq {
                 note.older_receiver =
                     Some(AtLoad { party: receiver.clone(), time: record.receive_time });
             })?;
+        }
+        self.forget_removed_during_load(&keys)
+    }
+
+    /// A queue removed after the walk above found it and before its note went in was
+    /// forgotten (`freeque`) before there was anything to forget: its note would keep its
+    /// `struct pid` references until unload. Every note is in now, so a queue removed from
+    /// here on finds its note; one that a second walk (under each queue's lock, `deleted`
+    /// checked) does not find was removed already, and its note goes.
+    fn forget_removed_during_load(&self, noted: &[Key]) -> Result {
+        let mut live: KVVec<Key> = KVVec::new();
+        loop {
+            let mut count = 0usize;
+            for_each_msq_everywhere(|_, _, _| count += 1)?;
+            live.reserve(count.saturating_add(16), GFP_KERNEL)?;
+            let mut overflow = false;
+            for_each_msq_everywhere(|ns, msqid, _| {
+                if live.len() < live.capacity() {
+                    overflow |= live.push((ns, msqid), GFP_ATOMIC).is_err();
+                } else {
+                    overflow = true;
+                }
+            })?;
+            if !overflow {
+                break;
+            }
+            live = KVVec::new();
+        }
+        live.sort_unstable();
+        for key in noted.iter().filter(|key| live.binary_search(key).is_err()) {
+            self.state.stats.removed_during_load.fetch_add(1, Ordering::Relaxed);
+            let old = self.state.notes.lock().remove(key);
+            drop(old);
         }
         Ok(())
     }
@@ -394,9 +434,10 @@ impl Msq {
         Ok(())
     }
 
-    pub(crate) fn stats(&self) -> [(&'static str, u64); 6] {
+    pub(crate) fn stats(&self) -> [(&'static str, u64); 8] {
         let s = &self.state.stats;
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let notes = self.state.notes.lock().iter().count() as u64;
         [
             ("older_queues", l(&s.older_queues)),
             ("older_sides_known", l(&s.older_sides_known)),
@@ -404,6 +445,8 @@ impl Msq {
             ("exit_scans", l(&s.exit_scans)),
             ("handoffs", l(&s.handoffs)),
             ("dropped", l(&s.dropped)),
+            ("removed_during_load", l(&s.removed_during_load)),
+            ("notes", notes),
         ]
     }
 }

@@ -22,8 +22,8 @@
 //!
 //! Host-tested logic, not yet used by the module.
 
-use crate::encoding::EncodingError;
-use crate::layout::{Class, Layout, SlotId};
+use super::encoding::EncodingError;
+use super::layout::{Class, Layout, SlotId};
 
 /// One slot a namespace holds: its index within its class and its generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -23,7 +23,7 @@
 //!
 //! Host-tested logic, not yet used by the module.
 
-use crate::encoding::{Encoding, EncodingError, FUTEX_TID_MASK, GPID_BITS};
+use super::encoding::{Encoding, EncodingError, FUTEX_TID_MASK, GPID_BITS};
 
 /// The two widths of slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -20,10 +20,10 @@
 
 use core::ops::DerefMut;
 
-use crate::binding::{Binding, Held};
-use crate::encoding::EncodingError;
-use crate::layout::{Class, Decoded, Layout, SlotId};
-use crate::nsid::{AllocError, NsidTable, Slot};
+use super::binding::{Binding, Held};
+use super::encoding::EncodingError;
+use super::layout::{Class, Decoded, Layout, SlotId};
+use super::nsid::{AllocError, NsidTable, Slot};
 
 /// What one slot of a [`SlotTable`] holds; storage is made of [`Slot::new`]s of these.
 #[derive(Clone, Debug)]

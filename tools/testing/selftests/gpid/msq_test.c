@@ -335,6 +335,7 @@ static int mq_next_id(struct gpid_agent *ag, int id)
 
 struct msq_proc {
 	long long older_queues, older_sides_known, removed, exit_scans, handoffs, dropped;
+	long long removed_during_load, notes;
 	int n;
 	struct { long long v[7]; } line[MAX_QUEUES];
 };
@@ -344,18 +345,19 @@ static int msq_proc_read(struct gpid_agent *ag, struct msq_proc *p)
 {
 	static char buf[16384];
 	const char *names[] = { "older_queues", "older_sides_known", "removed", "exit_scans",
-				"handoffs", "dropped" };
+				"handoffs", "dropped", "removed_during_load", "notes" };
 	long long *vals[] = { &p->older_queues, &p->older_sides_known, &p->removed,
-			      &p->exit_scans, &p->handoffs, &p->dropped };
+			      &p->exit_scans, &p->handoffs, &p->dropped, &p->removed_during_load,
+			      &p->notes };
 	char *s = buf, *nl;
 
 	memset(p, 0, sizeof(*p));
 	if (gp_read(ag, "/proc/gpid/msq", buf, sizeof(buf)) <= 0)
 		return -1;
 	/* The counters are system-wide: only the initial namespace's admin reads them. */
-	for (int i = 0; i < 6 && strncmp(s, "# ", 2); i++)
+	for (int i = 0; i < 8 && strncmp(s, "# ", 2); i++)
 		*vals[i] = -1;
-	for (int i = 0; i < 6 && *vals[i] != -1; i++) {
+	for (int i = 0; i < 8 && *vals[i] != -1; i++) {
 		char want[32];
 
 		nl = strchr(s, '\n');
@@ -1376,6 +1378,74 @@ TEST_F_TIMEOUT(msq, unload_with_live_queues, 120)
  * gone and msg_lrpid names the receiver. gpid must not keep presenting the previous state
  * ("none yet") as a fact: the receiver, or at worst UNKNOWN.
  */
+static volatile sig_atomic_t churn_stop;
+
+static void churn_on_signal(int sig)
+{
+	(void)sig;
+	churn_stop = 1;
+}
+
+/* Creates, sends to and removes queues until SIGUSR1, then removes what it holds. */
+static void churn_queues(void)
+{
+	struct { long type; char text[8]; } m = { 1, "churn" };
+	int q[64];
+
+	signal(SIGUSR1, churn_on_signal);
+	while (!churn_stop) {
+		for (int i = 0; i < 64; i++) {
+			q[i] = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+			if (q[i] >= 0)
+				msgsnd(q[i], &m, sizeof(m.text), IPC_NOWAIT);
+		}
+		for (int i = 0; i < 64; i++)
+			if (q[i] >= 0)
+				msgctl(q[i], IPC_RMID, NULL);
+	}
+	_exit(0);
+}
+
+/*
+ * Queues removed while the module loads: the load notes every existing queue's record (its
+ * sides are unknown until they change). A queue removed between the walk that finds it and
+ * its note going in must not keep a note (and the struct pid references in it) until unload:
+ * once the churner has removed all its queues, no note is left, after every one of 10 loads.
+ */
+TEST_F_TIMEOUT(msq, queues_removed_while_the_module_loads, 120)
+{
+	long long older = 0, caught = 0;
+	struct msq_proc p;
+
+	for (int round = 0; round < 10; round++) {
+		pid_t c;
+
+		ASSERT_EQ(0, gpid_unload_module_wait());
+		churn_stop = 0;
+		c = fork();
+		ASSERT_LE(0, c);
+		if (c == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			churn_queues();
+		}
+		gpid_track(c);
+		usleep(20000);
+		ASSERT_EQ(0, gpid_load_module()) TH_LOG("round %d", round);
+		ASSERT_TRUE(gpid_wait_path("/dev/gpid", 1));
+		usleep(20000);
+		ASSERT_EQ(0, kill(c, SIGUSR1));
+		ASSERT_EQ(0, gpid_reap(c));
+		ASSERT_EQ(0, msq_proc_read(NULL, &p));
+		older += p.older_queues;
+		caught += p.removed_during_load;
+		EXPECT_EQ(0, p.notes) TH_LOG("round %d: %lld notes left of %lld older queues",
+					    round, p.notes, p.older_queues);
+		EXPECT_EQ(0, p.dropped);
+	}
+	TH_LOG("%lld queues older than the module, %lld removed during the load", older, caught);
+	EXPECT_LT(0, older) TH_LOG("no load raced a live queue: the test proves nothing");
+}
+
 TEST_F(msq, receive_that_faults_after_taking_the_message)
 {
 	struct msqid_ds ds;
