@@ -9,7 +9,7 @@
 use crate::sys::{self, Errno};
 use core::cell::Cell;
 use core::sync::atomic::{
-    compiler_fence, AtomicI32, AtomicIsize, AtomicU64, AtomicUsize, Ordering,
+    compiler_fence, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 use std::sync::Once;
 
@@ -64,7 +64,29 @@ struct Thread {
     last_unlock: Cell<u8>,
 }
 
+/// `GPID_IOC_ROBUST_UNREGISTER`: `_IO(0xB9, 0x11)`.
+const GPID_IOC_ROBUST_UNREGISTER: u32 = (0xB9 << 8) | 0x11;
+
+/// The most list entries the exit-time release looks at, as the kernel's walk
+/// (`ROBUST_LIST_LIMIT`).
+const ROBUST_LIST_LIMIT: usize = 2048;
+
+const FUTEX_WAITERS: u32 = 0x8000_0000;
+const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+
+/// Its destructor runs when the thread exits voluntarily (returns, `pthread_exit`), before the
+/// kernel sees the exit; a thread killed by a signal never runs it, and the kernel's walk
+/// (with gpid's translation before it) does the work instead.
+struct ExitRelease;
+
+impl Drop for ExitRelease {
+    fn drop(&mut self) {
+        release_held_at_exit();
+    }
+}
+
 thread_local! {
+    static EXIT_RELEASE: ExitRelease = const { ExitRelease };
     static THREAD: Thread = const {
         Thread { owner: Cell::new(0), head: Cell::new(0), last_unlock: Cell::new(0) }
     };
@@ -116,7 +138,62 @@ fn setup() -> Result<(u32, usize), Errno> {
         t.owner.set(owner);
         t.head.set(head);
     });
+    // The first access registers the destructor. During thread teardown, when TLS is gone
+    // already, there is nothing to register: the kernel's walk covers that thread.
+    let _ = EXIT_RELEASE.try_with(|_| ());
     Ok((owner, head))
+}
+
+/// At a voluntary thread exit: every gpid mutex the thread still holds is marked
+/// `FUTEX_OWNER_DIED` (keeping `FUTEX_WAITERS`, waking one waiter if it was set) and unlinked,
+/// as musl's `pthread_exit` does for its robust mutexes and as the kernel would at the death.
+/// When any was, the thread's registration ends too, so that the exit hook has nothing to walk
+/// (the work is not done twice); a mutex locked after this (by a later TLS destructor)
+/// registers the thread again. Words owned by anyone else on a shared glibc list (glibc's own
+/// mutexes hold the plain TID, never equal to a gpid) are left for the kernel.
+fn release_held_at_exit() {
+    let Some((owner, head)) = current_if_set_up() else {
+        return;
+    };
+    let mut released = 0;
+    // SAFETY: `head` and every entry reached from it are this thread's own robust list, which
+    // only this thread changes; each word is at `entry + FUTEX_OFFSET` in a live mutex the
+    // thread linked.
+    unsafe {
+        let mut entry = slot(head).load(Ordering::Relaxed);
+        for _ in 0..ROBUST_LIST_LIMIT {
+            let e = entry & !1;
+            if e == head || e == 0 {
+                break;
+            }
+            let next = slot(e).load(Ordering::Relaxed);
+            let word = AtomicU32::from_ptr(e.wrapping_add_signed(FUTEX_OFFSET) as *mut u32);
+            let mut v = word.load(Ordering::Relaxed);
+            while v & FUTEX_TID_MASK == owner {
+                let died = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+                match word.compare_exchange(v, died, Ordering::Release, Ordering::Relaxed) {
+                    Ok(_) => {
+                        dequeue(e);
+                        released += 1;
+                        if v & FUTEX_WAITERS != 0 {
+                            sys::futex_wake(word, 1);
+                        }
+                        break;
+                    }
+                    Err(now) => v = now,
+                }
+            }
+            entry = next;
+        }
+    }
+    if released == 0 {
+        return;
+    }
+    if let Ok(fd) = device() {
+        // SAFETY: the command takes no argument.
+        let _ = unsafe { sys::ioctl(fd, GPID_IOC_ROBUST_UNREGISTER, core::ptr::null_mut()) };
+    }
+    forget_thread();
 }
 
 extern "C" fn fork_child() {

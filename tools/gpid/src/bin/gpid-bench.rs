@@ -1390,6 +1390,100 @@ mod robust_bench {
         );
     }
 
+    /// Entries of the hostile list: the kernel's `ROBUST_LIST_LIMIT`.
+    const HOSTILE: usize = 2048;
+
+    /// A thread that registers a robust list of `HOSTILE` entries, every word held by it
+    /// (its TID for the stock side, its gpid for gpid's), and exits: spawn to join. Word at 0
+    /// of each 64-byte node, `next` at 32 (`futex_offset` -32).
+    fn hostile_exit(nodes: *mut u8, gpid: bool) -> io::Result<f64> {
+        let base = nodes as usize;
+        let start = Instant::now();
+        in_thread(|| -> io::Result<()> {
+            let owner = if gpid {
+                gpid_mutex::owner_value().map_err(io::Error::from_raw_os_error)?
+            } else {
+                // SAFETY: gettid has no preconditions.
+                unsafe { libc::syscall(libc::SYS_gettid) as u32 }
+            };
+            // The head lives in the last node's place; entries point at their `next` fields.
+            let head = base + HOSTILE * 64;
+            for i in 0..HOSTILE {
+                let node = base + i * 64;
+                let next = if i + 1 < HOSTILE { base + (i + 1) * 64 + 32 } else { head };
+                // SAFETY: inside the mapping, aligned.
+                unsafe {
+                    *(node as *mut u32) = owner;
+                    *((node + 32) as *mut usize) = next;
+                }
+            }
+            // SAFETY: the head's three words, inside the mapping.
+            unsafe {
+                *(head as *mut usize) = base + 32;
+                *((head + 8) as *mut isize) = -32;
+                *((head + 16) as *mut usize) = 0;
+                if libc::syscall(libc::SYS_set_robust_list, head, 24usize) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })?;
+        Ok(start.elapsed().as_nanos() as f64)
+    }
+
+    /// The exit hook's longest run (interrupts off) for a hostile list of 2048 words it owns,
+    /// next to the kernel's own walk of the same list (interrupts on): the latter as the
+    /// typical exit of a thread with the list minus one with an empty list.
+    fn hostile_list(t: &Timer) {
+        let name = format!("hostile {HOSTILE}-entry list: kernel walk vs hook max");
+        let len = (HOSTILE + 1) * 64;
+        // SAFETY: a fresh anonymous mapping, unmapped below.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            row(&name, Err(io::Error::last_os_error()), Ok(0.0));
+            return;
+        }
+        let nodes = p.cast::<u8>();
+        let n = t.iters.unwrap_or(100).min(100) as usize;
+        let empty = || -> io::Result<f64> {
+            let start = Instant::now();
+            in_thread(|| ());
+            Ok(start.elapsed().as_nanos() as f64)
+        };
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            with.push(hostile_exit(nodes, false).unwrap_or(f64::NAN));
+            without.push(empty().unwrap_or(f64::NAN));
+        }
+        let kernel = super::typical(with) - super::typical(without);
+        let mut gpid = Ok(());
+        for _ in 0..n {
+            if let Err(e) = hostile_exit(nodes, true) {
+                gpid = Err(e);
+                break;
+            }
+        }
+        // Every run's leftover words are the fallback's; let it finish before the next rows.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let hook = gpid.and_then(|()| {
+            robust_counter("hook_max_ns")
+                .map(|v| v as f64)
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODATA))
+        });
+        row(&name, Ok(kernel.max(1.0)), hook);
+        // SAFETY: our mapping; no thread uses it any more.
+        unsafe { libc::munmap(p, len) };
+    }
+
     /// The robust-mutex rows, in a table of their own.
     pub fn rows(t: &Timer) {
         println!();
@@ -1406,6 +1500,7 @@ mod robust_bench {
             exit_holding(t, &s, k);
         }
         latency_rows(&s);
+        hostile_list(t);
         plain_exit(t);
     }
 }

@@ -616,6 +616,46 @@ TEST_F_TIMEOUT(robust, owner_holds_64_mutexes, 120)
 	all_placements(_metadata, self->s, D_KILL, NMAX);
 }
 
+static void *lock_three_and_return(void *p)
+{
+	struct shm *s = p;
+
+	for (int i = 0; i < 3; i++)
+		if (gpid_mutex_lock(&s->m[i]))
+			return (void *)1;
+	return NULL;
+}
+
+/*
+ * A thread that returns holding gpid mutexes: the library marks them FUTEX_OWNER_DIED in user
+ * space at the exit, as musl's pthread_exit does, and ends the registration, so that the exit
+ * hook has no walk to do (the exit-64 cost); the next locker gets EOWNERDEAD at once.
+ */
+TEST_F(robust, voluntary_thread_exit_releases_in_user_space)
+{
+	struct shm *s = self->s;
+	long long walks, registered;
+	pthread_t t;
+	void *ret;
+
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(0, gpid_mutex_init(&s->m[i], GPID_MUTEX_ERRORCHECK));
+	walks = robust_counter("walks");
+	registered = robust_counter("registered");
+	ASSERT_LE(0, walks);
+	ASSERT_EQ(0, pthread_create(&t, NULL, lock_three_and_return, s));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_EQ(NULL, ret);
+	for (int i = 0; i < 3; i++)
+		EXPECT_EQ(FUTEX_OWNER_DIED, word(&s->m[i])) TH_LOG("mutex %d", i);
+	EXPECT_EQ(walks, robust_counter("walks")) TH_LOG("the exit hook walked the list again");
+	EXPECT_EQ(registered, robust_counter("registered"));
+	EXPECT_EQ(EOWNERDEAD, gpid_mutex_lock(&s->m[0]));
+	EXPECT_EQ(0, gpid_mutex_consistent(&s->m[0]));
+	EXPECT_EQ(0, gpid_mutex_unlock(&s->m[0]));
+}
+
 TEST_F_TIMEOUT(robust, death_between_pending_and_linked, 60)
 {
 	run_death(_metadata, self->s, SIBLING, D_PENDING_LOCK, 1);
