@@ -647,8 +647,9 @@ TEST_F(robust, voluntary_thread_exit_releases_in_user_space)
 	ASSERT_EQ(0, pthread_create(&t, NULL, lock_three_and_return, s));
 	ASSERT_EQ(0, pthread_join(t, &ret));
 	ASSERT_EQ(NULL, ret);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		EXPECT_EQ(FUTEX_OWNER_DIED, word(&s->m[i])) TH_LOG("mutex %d", i);
+	}
 	EXPECT_EQ(walks, robust_counter("walks")) TH_LOG("the exit hook walked the list again");
 	EXPECT_EQ(registered, robust_counter("registered"));
 	EXPECT_EQ(EOWNERDEAD, gpid_mutex_lock(&s->m[0]));
