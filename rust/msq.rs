@@ -101,6 +101,8 @@ struct Note {
     older_receiver: Option<AtLoad>,
     /// Set when a thread the queue names as last receiver exits.
     handoff: Option<Handoff>,
+    /// The queue was found live after the load had put every note in.
+    live_after_load: bool,
 }
 
 impl Note {
@@ -338,10 +340,6 @@ impl Msq {
             older = KVVec::new();
         }
         self.state.stats.older_queues.store(older.len() as u64, Ordering::Relaxed);
-        let mut keys: KVVec<Key> = KVVec::with_capacity(older.len(), GFP_KERNEL)?;
-        for (key, _) in older.iter() {
-            keys.push(*key, GFP_KERNEL)?;
-        }
         for (key, record) in older.into_iter() {
             let (sender, receiver) = (record.sender, record.receiver);
             self.state.upsert(key, GFP_KERNEL, |note| {
@@ -350,40 +348,47 @@ impl Msq {
                     Some(AtLoad { party: receiver.clone(), time: record.receive_time });
             })?;
         }
-        self.forget_removed_during_load(&keys)
+        self.forget_removed_during_load()
     }
 
     /// A queue removed after the walk above found it and before its note went in was
     /// forgotten (`freeque`) before there was anything to forget: its note would keep its
     /// `struct pid` references until unload. Every note is in now, so a queue removed from
-    /// here on finds its note; one that a second walk (under each queue's lock, `deleted`
-    /// checked) does not find was removed already, and its note goes.
-    fn forget_removed_during_load(&self, noted: &[Key]) -> Result {
-        let mut live: KVVec<Key> = KVVec::new();
-        loop {
-            let mut count = 0usize;
-            for_each_msq_everywhere(|_, _, _| count += 1)?;
-            live.reserve(count.saturating_add(16), GFP_KERNEL)?;
-            let mut overflow = false;
-            for_each_msq_everywhere(|ns, msqid, _| {
-                if live.len() < live.capacity() {
-                    overflow |= live.push((ns, msqid), GFP_ATOMIC).is_err();
-                } else {
-                    overflow = true;
-                }
-            })?;
-            if !overflow {
-                break;
+    /// here on finds its note. A second walk marks the notes of the queues it finds live
+    /// (under each queue's lock, `deleted` checked, after the note went in); the unmarked
+    /// notes of the load are of queues removed already, and go.
+    fn forget_removed_during_load(&self) -> Result {
+        let notes = &self.state.notes;
+        for_each_msq_everywhere(|ns, msqid, _record| {
+            if let Some(note) = notes.lock().get_mut(&(ns, msqid)) {
+                note.live_after_load = true;
             }
-            live = KVVec::new();
+        })?;
+        const BATCH: usize = 16;
+        loop {
+            let mut gone: [Option<Note>; BATCH] = Default::default();
+            let mut n = 0;
+            {
+                let mut notes = notes.lock();
+                let mut keys: [Option<Key>; BATCH] = [None; BATCH];
+                let stale = notes.iter().filter(|(_, note)| {
+                    !note.live_after_load && (note.older_sender.is_some() || note.older_receiver.is_some())
+                });
+                for ((key, _), slot) in stale.zip(keys.iter_mut()) {
+                    *slot = Some(*key);
+                    n += 1;
+                }
+                for (key, out) in keys.iter().flatten().zip(gone.iter_mut()) {
+                    *out = notes.remove(key);
+                }
+            }
+            self.state.stats.removed_during_load.fetch_add(n as u64, Ordering::Relaxed);
+            // The notes' pid references are released here, with the lock dropped.
+            drop(gone);
+            if n < BATCH {
+                return Ok(());
+            }
         }
-        live.sort_unstable();
-        for key in noted.iter().filter(|key| live.binary_search(key).is_err()) {
-            self.state.stats.removed_during_load.fetch_add(1, Ordering::Relaxed);
-            let old = self.state.notes.lock().remove(key);
-            drop(old);
-        }
-        Ok(())
     }
 
     /// The last sender and receiver of the queue `msqid` of the caller's IPC namespace, for a

@@ -264,6 +264,119 @@ TEST_F_TIMEOUT(quota, thread_slots_per_user, 120)
 	close(res[1]);
 }
 
+#define SIG		(SIGRTMIN + 3)
+#define FLOOD		300	/* more than the 256 records the module keeps */
+
+/*
+ * A receiver: PID 1 of a PID namespace of its own (so that it cannot see the senders), uid
+ * `uid`, SIG blocked. Once told (a byte on `go`), it takes `n` signals and asks for each one's
+ * sender record; reports a bitmap of the values whose record it found.
+ */
+static pid_t record_receiver(uid_t uid, int n, int ready_w, int go_r, int res_w)
+{
+	pid_t pid = gpid_fork(1);
+
+	if (pid == 0) {
+		unsigned char found[FLOOD / 8 + 1] = { 0 };
+		struct timespec ts = { .tv_sec = 10 };
+		sigset_t set;
+		char c;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		sigemptyset(&set);
+		sigaddset(&set, SIG);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		if (become(uid) || write(ready_w, "r", 1) != 1 || read(go_r, &c, 1) != 1)
+			_exit(1);
+		for (int i = 0; i < n; i++) {
+			struct gpid_sigsender q = { .sig = SIG };
+			siginfo_t si;
+
+			if (sigtimedwait(&set, &si, &ts) != SIG)
+				_exit(2);
+			q.value = (__u64)si.si_value.sival_ptr;
+			if (gpid_ioctl(GPID_IOC_SIGSENDER, &q) == 0 && q.value < FLOOD)
+				found[q.value / 8] |= 1 << (q.value % 8);
+		}
+		_exit(write(res_w, found, sizeof(found)) == sizeof(found) ? 0 : 3);
+	}
+	if (pid > 0)
+		gpid_track(pid);
+	return pid;
+}
+
+/* `uid` sends `n` signals with values first..first+n-1 to `target` (a pid seen from here). */
+static int send_as(uid_t uid, pid_t target, int first, int n)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (become(uid))
+			_exit(1);
+		for (int i = 0; i < n; i++) {
+			struct gpid_sigqueue q = { .target = target, .sig = SIG, .value = first + i };
+
+			if (gpid_ioctl(GPID_IOC_SIGQUEUE, &q))
+				_exit(2);
+		}
+		_exit(0);
+	}
+	return pid < 0 ? -1 : gpid_reap(pid);
+}
+
+static int count_bits(const unsigned char *b, int from, int to)
+{
+	int n = 0;
+
+	for (int i = from; i < to; i++)
+		n += !!(b[i / 8] & (1 << (i % 8)));
+	return n;
+}
+
+/*
+ * Sender records (kept for a receiver that cannot see the sender, under the sender's
+ * namespace's export policy) are a pool of 256: nobody flooding 300 records evicts only its
+ * own oldest, so another user's record, older than the flood, survives; and nobody keeps no
+ * more than its share.
+ */
+TEST_F_TIMEOUT(quota, sender_records_per_user, 120)
+{
+	struct gpid_ns_set ns = { .flags = GPID_NS_SET_POLICY, .policy = GPID_POLICY_EXPORT };
+	unsigned char found1[FLOOD / 8 + 1], found2[FLOOD / 8 + 1];
+	int ready[2], go[2], res[2], limit = share(256);
+	pid_t r1, r2;
+	char c;
+
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(res, O_CLOEXEC));
+	ASSERT_EQ(0, gpid_ioctl(GPID_IOC_NS_SET, &ns));
+	r2 = record_receiver(OTHER, 1, ready[1], go[0], res[1]);
+	r1 = record_receiver(NOBODY, FLOOD, ready[1], go[0], res[1]);
+	ASSERT_LT(0, r1);
+	ASSERT_LT(0, r2);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, gpid_wait_readable(ready[0], 10000));
+		ASSERT_EQ(1, read(ready[0], &c, 1));
+	}
+	ASSERT_EQ(0, send_as(OTHER, r2, 0, 1));
+	ASSERT_EQ(0, send_as(NOBODY, r1, 0, FLOOD));
+	/* One receiver at a time, so that each result is known to be its own. */
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(0, gpid_wait_readable(res[0], 20000));
+	ASSERT_EQ(sizeof(found2), read(res[0], found2, sizeof(found2)));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(0, gpid_wait_readable(res[0], 20000));
+	ASSERT_EQ(sizeof(found1), read(res[0], found1, sizeof(found1)));
+	ns.policy = 0;
+	EXPECT_EQ(0, gpid_ioctl(GPID_IOC_NS_SET, &ns));
+	/* The receivers were released in spawn order: r2 first. */
+	EXPECT_EQ(1, count_bits(found2, 0, 1)) TH_LOG("the other user's record was evicted");
+	EXPECT_EQ(limit, count_bits(found1, 0, FLOOD)) TH_LOG("nobody kept more than its share");
+	EXPECT_EQ(limit, count_bits(found1, FLOOD - limit, FLOOD)) TH_LOG("not its newest");
+	close(ready[0]); close(ready[1]); close(go[0]); close(go[1]); close(res[0]); close(res[1]);
+}
+
 /* The share follows the parameter at run time; 100 gives a user the whole pool. */
 TEST_F(quota, share_is_tunable_at_run_time)
 {
