@@ -42,19 +42,30 @@
  * not finish in time.
  * At the end, once every child is reaped: the kernel log from where it was at the start holds
  * no BUG:/WARNING:/KASAN/Oops/lockdep/possible circular locking/INFO: task/kmemleak line (and,
- * where kmemleak exists, a scan finds no leak in gpid); /sys/module/gpid/refcnt returns to its
- * value at the start within a few seconds; /proc/gpid/robust's fallbacks_dropped and any
- * counter named *_lost or *_dropped did not grow (the robust worker never has more than a handful of
- * fallback walks pending, far below the 32 slots); the module is loaded.
+ * where kmemleak exists, one scan at the end finds nothing); /sys/module/gpid/refcnt returns
+ * to its value at the start within 5 s; /proc/gpid/robust's fallbacks_dropped and any other
+ * counter named *_lost or *_dropped did not grow (the robust worker never has more than a
+ * handful of fallback walks pending, far below the 32 slots); the module is loaded.
  *
  * Bounded: every child has a watchdog (alarm, with a handler so that a namespace's init obeys
  * it too), the parent kills whatever is left at the deadline plus a grace period, and every
  * wait is bounded.
  *
  * Environment: GPID_FUZZ_SECONDS (default 20), GPID_FUZZ_SEED (default: from the time;
- * printed either way: the ioctl workers' call sequences replay from it, per thread and
- * generation), GPID_FUZZ_ONLY (comma-separated worker names: run only those, the others'
- * tests are skipped). `-l` lists the tests and exits with KSFT_SKIP (4), as the harness does.
+ * printed either way), GPID_FUZZ_ONLY (comma-separated worker names: run only those, the
+ * others' tests are skipped). Each worker thread draws from its own PRNG, seeded from the seed,
+ * the worker, the thread and the generation (a new process every 4 s for the ioctl workers)
+ * and never from results, so the same seed replays each ioctl thread's sequence of commands
+ * and arguments (addresses and PIDs aside), and the robust and pidns workers' plans (list
+ * shapes, page kinds, deaths); GPID_FUZZ_ONLY=NAME replays one worker without the others'
+ * interference. A miss names seed, worker, thread, generation and iteration.
+ * `-l` lists the tests and exits with KSFT_SKIP (4), as the harness does.
+ *
+ * run_tests sets GPID_FUZZ_SECONDS=60 on the debug kernel, which it tells by /proc/lockdep
+ * (CONFIG_LOCKDEP) or /sys/kernel/debug/kmemleak (CONFIG_DEBUG_KMEMLEAK; scripts/vm mounts
+ * debugfs): both exist only on slow debug builds, and neither needs /proc/config.gz (which
+ * neither kernel here has) or a naming convention in `uname -r` (the debug build's is a bare
+ * 7.3.4).
  */
 #include <dirent.h>
 #include <limits.h>
@@ -339,42 +350,6 @@ static void child_setup(unsigned int seconds)
 	watchdog(seconds);
 }
 
-static int exit_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return -1;
-}
-
-/*
- * Waits up to ms for pid; on timeout kills it and waits up to another 2 s. Returns its exit
- * code (128 + signal when killed), -1 when it had to be killed, -2 when it could not be
- * reaped at all.
- */
-static int reap_bounded(pid_t pid, int ms)
-{
-	int st;
-
-	for (int i = 0; i < ms; i++) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			return exit_code(st);
-		if (r < 0 && errno != EINTR)
-			return -2;
-		usleep(1000);
-	}
-	kill(pid, SIGKILL);
-	for (int i = 0; i < 2000; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return -1;
-		usleep(1000);
-	}
-	return -2;
-}
-
 /* Reaps whatever children have finished (orphans handed to a subreaper included). */
 static void reap_finished(void)
 {
@@ -385,6 +360,19 @@ static void reap_finished(void)
 static int gpid_open(void)
 {
 	return open(GPID_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+}
+
+/* A worker's first steps: who it is, its PRNG, its /dev/gpid (-1 and a miss if none). */
+static int worker_start(int w, struct rng *r)
+{
+	int fd;
+
+	here = (struct where){ .w = w };
+	rng_seed(r, w, 0, 0);
+	fd = gpid_open();
+	if (fd < 0)
+		miss("open /dev/gpid: errno %d", errno);
+	return fd;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -761,20 +749,14 @@ static void fill_arg(struct fz *f, int ci, void *u)
 			a->reserved = hv32(r, 0) | 1;
 		break;
 	}
-	case I_PEER: {
-		struct gpid_peer *a = u;
-
-		a->fd = chance(r, 80) ? ps->fds[below(r, NFDS)] : hpid(f);
-		a->flags = mostly0(r);
-		a->reserved = mostly0(r);
-		break;
-	}
+	case I_PEER:
 	case I_PIDFD: {
+		/* Both are { fd, flags, answers..., reserved }. */
 		struct gpid_pidfd *a = u;
 
 		a->pidfd = chance(r, 80) ? ps->fds[below(r, NFDS)] : hpid(f);
 		a->flags = mostly0(r);
-		a->reserved = mostly0(r);
+		*(__u32 *)((char *)u + cmds[ci].size - 4) = mostly0(r);
 		break;
 	}
 	case I_REG: {
@@ -1405,7 +1387,7 @@ static int fuzz_generation(int w, unsigned long gen, bool restricted)
 			kill(ps.kids[i], SIGKILL);
 	for (int i = 0; i < NKIDS; i++)
 		if (ps.kids[i] > 0)
-			reap_bounded(ps.kids[i], 2000);
+			gpid_reap_timeout(ps.kids[i], 2000);
 	for (int i = 0; i < NMSQ; i++)
 		if (ps.msq[i] >= 0)
 			msgctl(ps.msq[i], IPC_RMID, NULL);
@@ -1436,7 +1418,7 @@ static void ioctl_worker(int w)
 				_exit(7);
 			_exit(fuzz_generation(w, gen, !newns));
 		}
-		code = reap_bounded(pid, (GEN_SECONDS + 20) * 1000);
+		code = gpid_reap_timeout(pid, (GEN_SECONDS + 20) * 1000);
 		if (code != 0)
 			miss("generation process ended with code %d", code);
 	}
@@ -1703,7 +1685,7 @@ static pid_t spawn_owner(struct rworld *rw, int where, uint64_t seed, pid_t *kil
 			close(pfd[1]);
 			if (waitpid(o, &st, 0) != o)
 				_exit(22);
-			_exit(exit_code(st));
+			_exit(gpid_exit_code(st));
 		}
 		close(pfd[1]);
 		_exit(owner_main(rw, seed));
@@ -1833,7 +1815,7 @@ static void robust_round(struct rworld *rw, struct rng *r, unsigned long iter, i
 	for (t0 = now_ns(); atomic_load(&c->built) < c->nthreads + 1; usleep(500)) {
 		if (now_ns() - t0 > 10 * SEC_NS) {
 			miss("owner (%s) not ready in 10 s", place_name[where]);
-			reap_bounded(owner, 0);
+			gpid_reap_timeout(owner, 0);
 			return;
 		}
 	}
@@ -1860,7 +1842,7 @@ static void robust_round(struct rworld *rw, struct rng *r, unsigned long iter, i
 		kill(target, SIGKILL);
 	else
 		atomic_store(&c->go, 1);
-	code = reap_bounded(owner, 10000);
+	code = gpid_reap_timeout(owner, 10000);
 	if (code < 0 || (code != 0 && code != 128 + SIGKILL)) {
 		describe(c, 0, where, why, sizeof(why));
 		miss("owner process ended with code %d (%s)", code, why);
@@ -1905,7 +1887,7 @@ static void robust_round(struct rworld *rw, struct rng *r, unsigned long iter, i
 			}
 		}
 	}
-	if (waiter > 0 && reap_bounded(waiter, 5000) != 0)
+	if (waiter > 0 && gpid_reap_timeout(waiter, 5000) != 0)
 		miss("the waiter did not finish");
 }
 
@@ -1916,9 +1898,7 @@ static void robust_worker(int w)
 	int fd = memfd_create("gpid-fuzz-robust", MFD_CLOEXEC);
 	struct rng r;
 
-	here = (struct where){ .w = w };
-	rng_seed(&r, w, 0, 0);
-	rw.gfd = gpid_open();
+	rw.gfd = worker_start(w, &r);
 	rw.ctl = mmap(NULL, sizeof(struct rctl), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	rw.hole = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -2040,7 +2020,7 @@ static void pidns_chain(struct leaf_report *rep, int gfd, int rp, int cp, bool f
 			close(cp);
 			if (waitpid(pid, &st, 0) != pid)
 				_exit(55);
-			_exit(exit_code(st));
+			_exit(gpid_exit_code(st));
 		}
 		child_setup(15);
 	}
@@ -2149,15 +2129,11 @@ static void pidns_check_dead(int w, int gfd, const struct leaf_report *rep)
 
 static void pidns_worker(int w)
 {
-	int gfd = gpid_open();
 	struct rng r;
+	int gfd = worker_start(w, &r);
 
-	here = (struct where){ .w = w };
-	rng_seed(&r, w, 0, 0);
-	if (gfd < 0) {
-		miss("open /dev/gpid: errno %d", errno);
+	if (gfd < 0)
 		return;
-	}
 	for (unsigned long i = 0; !stopping(); i++) {
 		struct leaf_report rep = { .depth = 1 + below(&r, 3), .unpriv = chance(&r, 50) };
 		char death = below(&r, 4);	/* 0 exit, 1 exit_group, 2 execve, 3 SIGKILL */
@@ -2202,7 +2178,7 @@ static void pidns_worker(int w)
 		}
 		close(rp[0]);
 		close(cp[1]);
-		code = reap_bounded(pid, 10000);
+		code = gpid_reap_timeout(pid, 10000);
 		if (code == 50) {
 			count(w, 3, 1);	/* unprivileged user namespaces refused here */
 			continue;
@@ -2243,15 +2219,11 @@ static void read_proc_files(void)
 
 static void unload_worker(int w)
 {
-	int fd = gpid_open();
 	struct rng r;
+	int fd = worker_start(w, &r);
 
-	here = (struct where){ .w = w };
-	rng_seed(&r, w, 0, 0);
-	if (fd < 0) {
-		miss("open /dev/gpid: errno %d", errno);
+	if (fd < 0)
 		return;
-	}
 	for (unsigned long i = 0; !stopping(); i++) {
 		here.iter = i;
 		count(w, 0, 1);
@@ -2568,7 +2540,7 @@ int main(int argc, char **argv)
 			for (int w = 0; w < NWORKERS; w++)
 				if (pids[w] == r) {
 					done[w] = true;
-					status[w] = exit_code(st);
+					status[w] = gpid_exit_code(st);
 				}
 		for (int w = 0; w < NWORKERS; w++)
 			all &= !pids[w] || done[w];
