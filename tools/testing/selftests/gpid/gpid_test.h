@@ -333,6 +333,40 @@ GPID_HELPER void gpid_reap_all(void)
 		;
 }
 
+/* A wait status as the shell shows it: the exit code, or 128 + the signal that killed it. */
+GPID_HELPER int gpid_exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+/*
+ * Waits up to ms for pid: its gpid_exit_code(); -1 when it did not end in time (it is then
+ * SIGKILLed and reaped, waiting at most another 2 s); -2 when it cannot be waited for.
+ */
+GPID_HELPER int gpid_reap_timeout(pid_t pid, int ms)
+{
+	int st;
+
+	for (int i = 0; i < ms; i++) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return gpid_exit_code(st);
+		if (r < 0 && errno != EINTR)
+			return -2;
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	for (int i = 0; i < 2000; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		usleep(1000);
+	}
+	return -1;
+}
+
 /* fork(), or with newns a fork into a new PID namespace (the child is its PID 1). */
 GPID_HELPER pid_t gpid_fork(int newns)
 {

@@ -124,13 +124,6 @@ static int wait_word_bits(void *m, uint32_t bits, int ms)
 	return 0;
 }
 
-static int exit_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + WTERMSIG(status);
-}
-
 /*
  * Runs fn(arg) in a new process. newns 0: in T's namespace; 1: as PID 1 of a new namespace;
  * 2: as PID 2 under a new namespace's PID 1, which waits for it. *target gets the pid (in
@@ -166,7 +159,7 @@ static pid_t spawn(int newns, int (*fn)(void *), void *arg, pid_t *target)
 					_exit(fn(arg));
 				}
 				waitpid(o, &st, 0);
-				_exit(exit_code(st));
+				_exit(gpid_exit_code(st));
 			}
 			if (!newns) {
 				c = getpid();
@@ -181,32 +174,13 @@ static pid_t spawn(int newns, int (*fn)(void *), void *arg, pid_t *target)
 		int st;
 
 		waitpid(c, &st, 0);
-		_exit(exit_code(st));
+		_exit(gpid_exit_code(st));
 	}
 	close(pfd[1]);
 	if (read(pfd[0], target, sizeof(*target)) != sizeof(*target))
 		*target = -1;
 	close(pfd[0]);
 	return h;
-}
-
-/* Waits up to `ms` for pid; returns its exit code, or -1 (then kills it) on timeout. */
-static int reap(pid_t pid, int ms)
-{
-	int st;
-
-	for (int i = 0; i < ms; i++) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			return exit_code(st);
-		if (r < 0)
-			return -2;
-		usleep(1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -1;
 }
 
 static int lock_all(struct shm *s, int n)
@@ -395,9 +369,9 @@ static int owner_then_waiter(struct __test_metadata *_metadata, struct shm *s,
 		kill(otarget, SIGKILL);
 	else
 		atomic_store(&s->go, 1);
-	wcode = reap(wreap, 10000);
+	wcode = gpid_reap_timeout(wreap, 10000);
 	kill(otarget, SIGKILL);
-	ocode = reap(oreap, 5000);
+	ocode = gpid_reap_timeout(oreap, 5000);
 	if (wcode)
 		TH_LOG("waiter exit %d, lock %d, owner exit %d, word %#x", wcode, s->lock, ocode,
 		       word(w));
@@ -503,12 +477,12 @@ TEST(stock_glibc_robust_mutex_confused_across_namespaces)
 	a = spawn(1, hold_two, s, &ta);
 	ASSERT_TRUE(wait_flag(&s->ready, 5000));
 	b = spawn(1, stock_other, s, &tb);
-	ASSERT_EQ(0, reap(b, 5000));
+	ASSERT_EQ(0, gpid_reap_timeout(b, 5000));
 	/* B is PID 1 like A, so the word's owner "is" B. */
 	EXPECT_EQ(EDEADLK, s->trylock) TH_LOG("flaw no longer reproduces: %d", s->trylock);
 	EXPECT_EQ(0, s->trylock_rec) TH_LOG("flaw no longer reproduces: %d", s->trylock_rec);
 	kill(ta, SIGKILL);
-	reap(a, 5000);
+	gpid_reap_timeout(a, 5000);
 }
 
 /* ---- gpid's mutex, the same setup ------------------------------------------------------ */
@@ -824,7 +798,7 @@ TEST_F_TIMEOUT(robust, hostile_lists, 120)
 		c = spawn(0, hostile_child, &a, &tc);
 		ASSERT_LT(0, c);
 		t = now_ns();
-		code = reap(c, 5000);
+		code = gpid_reap_timeout(c, 5000);
 		t = now_ns() - t;
 		EXPECT_EQ(0, code) TH_LOG("%s: child exit %d", hostile_name[k], code);
 		EXPECT_LT(t, SEC) TH_LOG("%s: death took %lld us", hostile_name[k], t / 1000);
@@ -931,7 +905,7 @@ TEST_F_TIMEOUT(robust, fallback_reads_read_only_list_pages, 60)
 	words = (uint32_t *)(a.pages + 4096);
 	c = spawn(0, ro_list_child, &a, &tc);
 	ASSERT_LT(0, c);
-	ASSERT_EQ(0, reap(c, 5000));
+	ASSERT_EQ(0, gpid_reap_timeout(c, 5000));
 	/* The fallback runs in process context shortly after the death. */
 	for (int i = 0; i < 200 && !(words[16] & FUTEX_OWNER_DIED); i++)
 		usleep(10000);
@@ -1073,7 +1047,7 @@ TEST_F_TIMEOUT(robust, unlock_uses_the_kernels_robust_unlock, 60)
 	memset(s, 0, sizeof(*s));
 	o = spawn(1, unlock_reporter, s, &t);
 	ASSERT_LT(0, o);
-	EXPECT_EQ(0, reap(o, 5000));
+	EXPECT_EQ(0, gpid_reap_timeout(o, 5000));
 	EXPECT_EQ(1, s->owner_tid);
 	EXPECT_NE(1, s->owner_value);
 	EXPECT_EQ(has ? GPID_MUTEX__UNLOCK_VDSO : GPID_MUTEX__UNLOCK_LEGACY, s->unlock_path);
@@ -1090,8 +1064,8 @@ TEST_F_TIMEOUT(robust, unlock_uses_the_kernels_robust_unlock, 60)
 	EXPECT_TRUE(wait_flag(&s->waiting, 5000)) TH_LOG("waiter not started");
 	EXPECT_TRUE(wait_word_bits(&s->m[0], FUTEX_WAITERS, 3000)) TH_LOG("waiter never slept");
 	atomic_store(&s->go, 1);
-	EXPECT_EQ(0, reap(o, 5000));
-	EXPECT_EQ(0, reap(w, 10000));
+	EXPECT_EQ(0, gpid_reap_timeout(o, 5000));
+	EXPECT_EQ(0, gpid_reap_timeout(w, 10000));
 	EXPECT_EQ(has ? GPID_MUTEX__UNLOCK_ROBUST_WAKE : GPID_MUTEX__UNLOCK_LEGACY, s->unlock_path);
 	EXPECT_EQ(0, s->pending_after);
 	EXPECT_EQ(0, s->lock);
@@ -1144,7 +1118,7 @@ TEST_F_TIMEOUT(robust, module_unload_with_live_users, 60)
 	ASSERT_TRUE(wait_flag(&s->ready, 5000));
 	EXPECT_EQ(-EWOULDBLOCK, gpid_unload_module());
 	atomic_store(&s->go, 1);
-	EXPECT_EQ(0, reap(c, 5000));
+	EXPECT_EQ(0, gpid_reap_timeout(c, 5000));
 
 	memset(s, 0, sizeof(*s));
 	c = spawn(0, unpinned_owner, s, &tc);
@@ -1154,7 +1128,7 @@ TEST_F_TIMEOUT(robust, module_unload_with_live_users, 60)
 	for (int i = 0; i < 200 && access(GPID_DEVICE_PATH, F_OK); i++)
 		usleep(10000);
 	atomic_store(&s->go, 1);
-	EXPECT_EQ(0, reap(c, 5000));
+	EXPECT_EQ(0, gpid_reap_timeout(c, 5000));
 	/* The registration was dropped with the module: the word is left as it was. */
 	EXPECT_EQ(s->owner_value, word(&s->m[0]));
 	/* Registering again works. */
