@@ -1053,22 +1053,8 @@ mod robust_bench {
         /// `n` gpid mutexes, `n` pthread robust mutexes, and a few shared words.
         fn new(n: usize) -> io::Result<Self> {
             let len = 2 * n * 64 + 4096;
-            // SAFETY: a fresh anonymous mapping.
-            let p = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                )
-            };
-            if p == libc::MAP_FAILED {
-                return Err(io::Error::last_os_error());
-            }
             let s = Self {
-                base: p.cast(),
+                base: shared_anon(len)?,
                 len,
             };
             for i in 0..n {
@@ -1105,6 +1091,25 @@ mod robust_bench {
                 libc::pthread_mutexattr_destroy(&mut a);
             }
         }
+    }
+
+    /// A fresh `MAP_SHARED` anonymous mapping of `len` bytes (process-shared, like real users).
+    fn shared_anon(len: usize) -> io::Result<*mut u8> {
+        // SAFETY: a fresh anonymous mapping; the caller unmaps it.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(p.cast())
     }
 
     impl Drop for Shared {
@@ -1437,22 +1442,13 @@ mod robust_bench {
     fn hostile_list(t: &Timer) {
         let name = format!("hostile {HOSTILE}-entry list: kernel walk vs hook max");
         let len = (HOSTILE + 1) * 64;
-        // SAFETY: a fresh anonymous mapping, unmapped below.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
+        let nodes = match shared_anon(len) {
+            Ok(p) => p,
+            Err(e) => {
+                row(&name, Err(e), Ok(0.0));
+                return;
+            }
         };
-        if p == libc::MAP_FAILED {
-            row(&name, Err(io::Error::last_os_error()), Ok(0.0));
-            return;
-        }
-        let nodes = p.cast::<u8>();
         let n = t.iters.unwrap_or(100).min(100) as usize;
         let empty = || -> io::Result<f64> {
             let start = Instant::now();
@@ -1481,7 +1477,7 @@ mod robust_bench {
         });
         row(&name, Ok(kernel.max(1.0)), hook);
         // SAFETY: our mapping; no thread uses it any more.
-        unsafe { libc::munmap(p, len) };
+        unsafe { libc::munmap(nodes.cast(), len) };
     }
 
     /// The robust-mutex rows, in a table of their own.
