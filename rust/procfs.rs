@@ -128,6 +128,7 @@ impl ProcShow for Robust {
         seq_print!(m, "fallback_words_marked {}\n", load(&s.fallback_words_marked));
         seq_print!(m, "fallback_words_given_up {}\n", load(&s.fallback_words_given_up));
         seq_print!(m, "hook_max_ns {}\n", load(&s.hook_max_ns));
+        seq_print!(m, "hook_last_ns {}\n", load(&s.hook_last_ns));
         Ok(())
     }
 }

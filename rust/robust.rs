@@ -60,7 +60,7 @@ pub(crate) const MAX_THREADS: usize = 4096;
 /// compare-and-exchange attempts per word. The rest of a longer or contended list is finished
 /// by the fallback, in process context. Measured in `make bench` (`hostile list`).
 pub(crate) const HOOK_BUDGET: Budget = Budget {
-    entries: 256,
+    entries: 64,
     attempts: 4,
 };
 
@@ -89,6 +89,8 @@ pub(crate) struct RobustStats {
     pub(crate) fallback_words_given_up: AtomicU64,
     /// The longest time one exit hook ran, in nanoseconds (interrupts off throughout).
     pub(crate) hook_max_ns: AtomicU64,
+    /// How long the latest exit hook of a registered thread ran, in nanoseconds.
+    pub(crate) hook_last_ns: AtomicU64,
 }
 
 impl RobustStats {
@@ -174,10 +176,11 @@ impl RobustState {
     }
 
     /// The dying (or exec'ing) thread's hook: runs right before the kernel's robust walk.
-    /// Returns whether a fallback walk was left. Bounded by [`HOOK_BUDGET`].
-    fn release_current(&self) -> bool {
+    /// Returns whether a fallback walk was left, or `None` for a thread that was not
+    /// registered. Bounded by [`HOOK_BUDGET`].
+    fn release_current(&self) -> Option<bool> {
         if self.threads.is_empty() {
-            return false;
+            return None;
         }
         let key = current_task_key();
         let head = current_robust_list();
@@ -205,14 +208,11 @@ impl RobustState {
         });
         // Exit ends the thread; exec ends the program that registered. Either way the
         // registration is over; without work left, so is its quota unit.
-        match left {
-            Some((value, false)) => {
-                self.quotas.release(unpack(value).1, Pool::Threads);
-                false
-            }
-            Some((_, true)) => true,
-            None => false,
+        let (value, left) = left?;
+        if !left {
+            self.quotas.release(unpack(value).1, Pool::Threads);
         }
+        Some(left)
     }
 }
 
@@ -234,11 +234,15 @@ struct ReleaseHook {
 impl KprobeHandler for ReleaseHook {
     fn pre_handler(&self) {
         let start = Instant::<Monotonic>::now();
-        if self.state.release_current() {
+        let Some(left) = self.state.release_current() else {
+            return;
+        };
+        if left {
             self.fallback.kick();
         }
         let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.state.stats.hook_max_ns.fetch_max(ns, Ordering::Relaxed);
+        self.state.stats.hook_last_ns.store(ns, Ordering::Relaxed);
     }
 }
 
