@@ -15,7 +15,13 @@
  *    destination reaching into a read-only or unmapped page gives EFAULT with every byte as
  *    it was and no action taken (no registration, no binding, no signal);
  *  - 32-bit (compat) callers use the same structs and numbers (compat_ptr_ioctl), except
- *    GPID_IOC_ROBUST_REGISTER, which they get EOPNOTSUPP from.
+ *    GPID_IOC_ROBUST_REGISTER, which they get EOPNOTSUPP from;
+ *  - a command that needs an nsid for a namespace that has none yet (SELF, ENCODE, LEVELS,
+ *    NS_INFO, NS_SET, ROBUST_REGISTER, MSQ, and the gpids of PEER, PIDFD, SIGSENDER) binds
+ *    one, and fails with ENOSPC when every nsid is taken, or EDQUOT when the namespace's
+ *    owner (the uid owning its outermost user namespace) holds its share (quota_percent of
+ *    the nsids, module parameter); ROBUST_REGISTER also gives EDQUOT when the caller's user
+ *    holds its share of thread slots. The initial namespace's root is not limited.
  */
 #ifndef _UAPI_LINUX_GPID_H
 #define _UAPI_LINUX_GPID_H
@@ -170,7 +176,7 @@ struct gpid_levels {
  * @reserved: must be 0
  *
  * Errors: EINVAL (flags, reserved, nsid above the maximum), ENOENT (no such nsid, or one the
- * caller cannot see), ENOSPC (the caller's own namespace, asked for by nsid 0, has no nsid
+ * caller cannot see), ENOSPC or EDQUOT (the caller's own namespace, asked for by nsid 0, has no nsid
  * yet and none is free).
  */
 struct gpid_ns_info {
@@ -296,7 +302,8 @@ struct gpid_pidfd {
  *
  * Registration is per thread and lasts until the thread exits or execs, calls
  * GPID_IOC_ROBUST_UNREGISTER, or the module is unloaded. PI futexes are not supported.
- * Errors: EINVAL (flags), ENOSPC (no free thread slot or nsid), EOVERFLOW (the thread's
+ * Errors: EINVAL (flags), ENOSPC (no free thread slot or nsid), EDQUOT (the caller's user
+ * holds its share of thread slots, or the namespace's owner its share of nsids), EOVERFLOW (the thread's
  * PID does not fit pid_bits), EOPNOTSUPP from a 32-bit (compat) task, whose compat robust
  * list gpid does not walk. GPID_IOC_ROBUST_UNREGISTER: ENOENT when the thread is not
  * registered.

@@ -343,6 +343,7 @@ impl Errno {
             libc::ENOSYS => "ENOSYS",
             libc::EOVERFLOW => "EOVERFLOW",
             libc::EOPNOTSUPP => "EOPNOTSUPP",
+            libc::EDQUOT => "EDQUOT",
             _ => return None,
         })
     }
