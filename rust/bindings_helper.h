@@ -4,6 +4,7 @@
  * cannot evaluate become GPID_CONST_* constants, renamed by Kbuild (as the kernel's
  * RUST_CONST_HELPER_* are).
  */
+#include <linux/timekeeping.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/proc_fs.h>

@@ -34,7 +34,7 @@ use crate::gpid_core::{
 };
 use crate::kernel_ext::{
     deferred::{DeferredHandler, DeferredWork},
-    kprobes::{KprobeHandler, KprobeRegistration},
+    kprobes::{handler_clock_ns, KprobeHandler, KprobeRegistration},
     mm::MmRef,
     thread_table::ThreadTableWithWork,
     uaccess_nofault::{current_robust_list, current_task_key, current_vtid, CurrentMemNofault},
@@ -49,7 +49,6 @@ use kernel::{
     c_str, new_mutex,
     prelude::*,
     sync::{Arc, Mutex},
-    time::{Instant, Monotonic},
 };
 
 /// The most threads registered at once, deaths whose walk is still to be finished included
@@ -233,14 +232,14 @@ struct ReleaseHook {
 
 impl KprobeHandler for ReleaseHook {
     fn pre_handler(&self) {
-        let start = Instant::<Monotonic>::now();
+        let start = handler_clock_ns();
         let Some(left) = self.state.release_current() else {
             return;
         };
         if left {
             self.fallback.kick();
         }
-        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let ns = handler_clock_ns().saturating_sub(start);
         self.state.stats.hook_max_ns.fetch_max(ns, Ordering::Relaxed);
         self.state.stats.hook_last_ns.store(ns, Ordering::Relaxed);
     }

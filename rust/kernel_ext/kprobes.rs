@@ -89,3 +89,11 @@ unsafe extern "C" fn pre_handler<H: KprobeHandler>(
     // 0: let the probed instruction run as usual.
     0
 }
+
+/// Monotonic nanoseconds, readable in a probe handler: `ktime_get_mono_fast_ns()`, the
+/// NMI-safe clock (`ktime_get()` takes the timekeeper's seqcount, which a handler that
+/// interrupted its writer would wait on forever; lockdep says so).
+pub(crate) fn handler_clock_ns() -> u64 {
+    // SAFETY: callable from any context, NMI included.
+    unsafe { bindings::ktime_get_mono_fast_ns() }
+}
