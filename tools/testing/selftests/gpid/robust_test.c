@@ -665,6 +665,86 @@ TEST_F_TIMEOUT(robust, page_not_present_at_exit_recovers_via_fallback, 60)
 	close(fd);
 }
 
+#define DEATHS_AT_ONCE 48	/* more than the 32 fallback slots gpid once had */
+/* Mutexes this far apart: a fallback faulting one page in maps no other (fault-around). */
+#define CROWD_STRIDE (128 * 1024)
+
+struct crowd {
+	gpid_mutex_t *m;	/* DEATHS_AT_ONCE mutexes, CROWD_STRIDE apart, in a shared memfd */
+	atomic_int *held;
+};
+
+static void *hold_one(void *p)
+{
+	struct crowd *c = p;
+	int i = atomic_fetch_add(c->held + 1, 1);
+	gpid_mutex_t *m = (gpid_mutex_t *)((char *)c->m + (size_t)i * CROWD_STRIDE);
+
+	if (gpid_mutex_lock(m) == 0)
+		atomic_fetch_add(c->held, 1);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/*
+ * DEATHS_AT_ONCE threads of one process each hold a gpid mutex on a page the process then
+ * drops from its page tables (MADV_DONTNEED; the shmem page stays), and the process exits
+ * at once: every death needs the fallback, all at the same time. Each registration owns its
+ * fallback place, so none is lost: every word ends FUTEX_OWNER_DIED, and fallbacks_lost
+ * does not move.
+ */
+TEST_F_TIMEOUT(robust, deaths_at_once_on_dropped_pages_all_recover, 60)
+{
+	size_t len = (size_t)DEATHS_AT_ONCE * CROWD_STRIDE;
+	int fd = memfd_create("gpid-crowd", MFD_CLOEXEC);
+	long long lost = robust_counter("fallbacks_lost");
+	long long queued = robust_counter("fallbacks_queued");
+	atomic_int *held = shared(4096);
+	struct crowd c;
+	char *pages;
+	pid_t pid;
+	int code;
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, lost);
+	ASSERT_NE(NULL, held);
+	ASSERT_EQ(0, ftruncate(fd, len));
+	pages = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, pages);
+	for (int i = 0; i < DEATHS_AT_ONCE; i++)
+		ASSERT_EQ(0, gpid_mutex_init((gpid_mutex_t *)(pages + (size_t)i * CROWD_STRIDE),
+					     GPID_MUTEX_ERRORCHECK));
+	c = (struct crowd){ .m = (gpid_mutex_t *)pages, .held = held };
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pthread_t t;
+
+		for (int i = 0; i < DEATHS_AT_ONCE; i++)
+			if (pthread_create(&t, NULL, hold_one, &c))
+				_exit(10);
+		for (int i = 0; i < 5000 && atomic_load(held) < DEATHS_AT_ONCE; i++)
+			usleep(1000);
+		if (atomic_load(held) < DEATHS_AT_ONCE)
+			_exit(11);
+		madvise(pages, len, MADV_DONTNEED);
+		_exit(0);	/* exit_group: every thread dies now */
+	}
+	code = gpid_reap(pid);
+	ASSERT_EQ(0, code) TH_LOG("the owner process failed (%d), %d held", code, atomic_load(held));
+	EXPECT_TRUE(fallbacks_settle());
+	for (int i = 0; i < DEATHS_AT_ONCE; i++) {
+		uint32_t w = word(pages + (size_t)i * CROWD_STRIDE);
+
+		EXPECT_EQ(FUTEX_OWNER_DIED, w & ~FUTEX_WAITERS) TH_LOG("mutex %d: word %#x", i, w);
+	}
+	EXPECT_EQ(lost, robust_counter("fallbacks_lost"));
+	EXPECT_LE(queued + DEATHS_AT_ONCE, robust_counter("fallbacks_queued"));
+	munmap(pages, len);
+	close(fd);
+}
+
 /* ---- hostile robust lists ------------------------------------------------------------------ */
 
 /* A list entry laid out like a mutex: word at 0, next at 32 (futex_offset -32). */
