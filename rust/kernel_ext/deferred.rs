@@ -9,11 +9,15 @@ use kernel::{alloc::flags::GFP_KERNEL, prelude::*, sync::Arc, types::Opaque};
 
 /// What runs in process context.
 pub(crate) trait DeferredHandler: Send + Sync + 'static {
-    /// Runs on the system workqueue; may sleep.
+    /// Runs on the system workqueue, or once more when the [`DeferredWork`] is dropped (in
+    /// the dropping task, which must be process context); may sleep. Must do nothing harmful
+    /// when there is nothing to do.
     fn run(&self);
 }
 
-/// An NMI-safe trigger for process-context work; on drop it waits until neither stage runs.
+/// An NMI-safe trigger for process-context work. On drop it waits until neither stage runs,
+/// then runs the handler once more in the dropping context, so that work asked for and not
+/// yet done (a work item cancelled while pending) is not lost.
 ///
 /// # Invariants
 ///
@@ -68,6 +72,8 @@ impl<H: DeferredHandler> Drop for DeferredWork<H> {
             bindings::irq_work_sync(self.irq_work.get());
             bindings::cancel_work_sync(self.work.get());
         }
+        // Neither stage can run any more: a cancelled pending item's work is done here.
+        self.handler.run();
     }
 }
 
