@@ -2,7 +2,7 @@
 /*
  * Creates, sends to and removes SysV message queues on one CPU for N seconds: the churn under
  * which arming a kretprobe on freeque() crashes Debian's 7.3.4 kernel under QEMU TCG
- * (freeque-kretprobe.sh; Documentation/gpid.rst, "Known kernel issues").
+ * (kprobe-events-cycle.sh 'r:gpidtest freeque'; Documentation/gpid.rst, "Known kernel issues").
  *   gcc -O2 -static -o churn freeque-churn.c; ./churn SECONDS CPU
  */
 #define _GNU_SOURCE

@@ -3,7 +3,9 @@
 # Defines, enables, disables and removes one kprobe_events probe in a loop while /tmp/churn
 # (freeque-churn.c) removes SysV queues on CPU 1; gpid is unloaded first. $1 is the probe,
 # e.g. 'r:gpidtest freeque' (a kretprobe), 'p:gpidtest freeque' (a kprobe on the ftrace
-# site) or 'p:gpidtest freeque+9' (an int3 kprobe inside the function).
+# site) or 'p:gpidtest freeque+9' (an int3 kprobe inside the function). In the guest:
+#   scripts/vm run --add churn --add tools/testing/kernel-issues/kprobe-events-cycle.sh \
+#       -- /bin/sh /tmp/kprobe-events-cycle.sh 'r:gpidtest freeque'
 mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
 T=/sys/kernel/tracing
 rmmod gpid 2>/dev/null
