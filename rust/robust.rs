@@ -182,9 +182,10 @@ impl RobustState {
             return None;
         }
         let key = current_task_key();
-        let head = current_robust_list();
         let left = self.threads.retire(key, |value| {
             let (owner, charge) = unpack(value);
+            // Read only for a registered thread: other exiting threads pay the lookup alone.
+            let head = current_robust_list();
             if head == 0 {
                 return None;
             }

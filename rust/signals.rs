@@ -85,10 +85,8 @@ pub(crate) struct SignalState {
 pub(crate) struct Request {
     value: u64,
     group: bool,
-    /// The receiver and the sender's gpid, when a record is to be kept.
-    record: Cell<Option<(ARef<Pid>, u32)>>,
-    /// The sending user.
-    sender: Key,
+    /// The receiver, the sender's gpid and the sending user, when a record is to be kept.
+    record: Cell<Option<(ARef<Pid>, u32, Key)>>,
     /// A record dropped to make room; released after the send, outside the probe.
     dropped: Cell<Option<Record>>,
 }
@@ -109,14 +107,14 @@ impl SignalHandler for Hook {
             q.make_sigqueue(req.value);
         }
         bump(&s.stats.sigqueued);
-        if let Some((receiver, gpid)) = req.record.take() {
+        if let Some((receiver, gpid, sender)) = req.record.take() {
             let record = Record {
                 receiver,
                 sig: ev.sig(),
                 value: req.value,
                 gpid,
                 seq: s.next_seq.fetch_add(1, Ordering::Relaxed),
-                sender: req.sender,
+                sender,
             };
             req.dropped.set(s.keep(record));
         }
@@ -275,8 +273,8 @@ pub(crate) fn sigqueue(gpids: &Gpids, a: &uapi::gpid_sigqueue) -> Result {
     let req = Request {
         value: a.value,
         group: !thread,
-        record: Cell::new((record_gpid != 0).then_some((receiver, record_gpid))),
-        sender: Key::current(),
+        // The sender's quota key is looked up only for a send that keeps a record.
+        record: Cell::new((record_gpid != 0).then(|| (receiver, record_gpid, Key::current()))),
         dropped: Cell::new(None),
     };
     let by = signal::kill_permission(&target, sig)?;
