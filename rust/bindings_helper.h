@@ -12,6 +12,14 @@
 #include <uapi/linux/gpid.h>
 
 const unsigned int GPID_CONST_GPID_IOC_VERSION = GPID_IOC_VERSION;
+/* ABI 1's GPID_IOC_VERSION, answered so that a client built for ABI 1 learns the version. */
+struct gpid_version_v1 {
+	__u32 abi_version;
+	__u32 pid_bits;
+	__u64 features;
+};
+const unsigned int GPID_CONST_GPID_IOC_VERSION_V1 =
+	_IOR(GPID_IOC_MAGIC, 0x00, struct gpid_version_v1);
 const unsigned int GPID_CONST_GPID_IOC_SELF = GPID_IOC_SELF;
 const unsigned int GPID_CONST_GPID_IOC_ENCODE = GPID_IOC_ENCODE;
 const unsigned int GPID_CONST_GPID_IOC_DECODE = GPID_IOC_DECODE;

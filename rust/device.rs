@@ -4,6 +4,7 @@
 //! input field (reserved fields and unknown flags must be zero), acts, and writes the answer
 //! back; see `include/uapi/linux/gpid.h`.
 
+use crate::gpid_core::layout::Class;
 use crate::{
     creds, features, signals,
     gpids::Gpids,
@@ -39,6 +40,7 @@ impl MiscDeviceWithData for GpidDevice {
         let gpids: &Gpids = &gpids;
         match cmd {
             uapi::GPID_IOC_VERSION => version(gpids, arg),
+            uapi::GPID_IOC_VERSION_V1 => version_v1(gpids, arg),
             uapi::GPID_IOC_SELF => write_out(arg, &self_ids(gpids)?),
             uapi::GPID_IOC_ENCODE => update(arg, |a: &mut uapi::gpid_encode| encode(gpids, a)),
             uapi::GPID_IOC_DECODE => update(arg, |a: &mut uapi::gpid_decode| decode(gpids, a)),
@@ -98,7 +100,24 @@ fn version(gpids: &Gpids, arg: usize) -> Result<isize> {
         arg,
         &uapi::gpid_version {
             abi_version: uapi::GPID_ABI_VERSION,
-            pid_bits: gpids.encoding.pid_bits(),
+            pid_bits: gpids.layout.pid_bits(),
+            features: features::active(gpids),
+            narrow_bits: gpids.layout.narrow_bits(),
+            wide_slots: gpids.layout.slots(Class::Wide),
+            narrow_slots: gpids.layout.slots(Class::Narrow),
+            narrow_start: gpids.layout.narrow_start(),
+        },
+    )
+}
+
+/// ABI 1's form of `GPID_IOC_VERSION`: its first three fields, so that a client built for
+/// ABI 1 learns the ABI version and stops, rather than getting `ENOTTY`.
+fn version_v1(gpids: &Gpids, arg: usize) -> Result<isize> {
+    write_out(
+        arg,
+        &uapi::gpid_version_v1 {
+            abi_version: uapi::GPID_ABI_VERSION,
+            pid_bits: gpids.layout.pid_bits(),
             features: features::active(gpids),
         },
     )
@@ -106,18 +125,19 @@ fn version(gpids: &Gpids, arg: usize) -> Result<isize> {
 
 fn self_ids(gpids: &Gpids) -> Result<uapi::gpid_self> {
     // A thread's own namespace is its group's too (CLONE_THREAD excludes CLONE_NEWPID), so
-    // both canonical gpids are qualified with the caller's namespace: one registry lookup.
+    // both canonical gpids are qualified with the caller's namespace.
     Current::with(|current| {
         let ns = current.pid_ns();
-        let (nsid, _) = gpids.nsid(ns)?;
         let encode = |kind| {
             let nr = u32::try_from(current.nr_in(kind, ns)).map_err(|_| ESRCH)?;
-            gpids.encoding.encode(nsid, nr).map_err(crate::gpids::encoding_errno)
+            gpids.gpid_of_nr(ns, nr)
         };
+        let tid = encode(PidType::Pid)?;
+        let tgid = encode(PidType::Tgid)?;
         Ok(uapi::gpid_self {
-            tid: encode(PidType::Pid)?,
-            tgid: encode(PidType::Tgid)?,
-            nsid,
+            tid,
+            tgid,
+            slot: gpids.owner(ns)?.0,
             // Relative to the caller's own namespace (`PidNamespace::level_from`).
             level: 0,
         })
@@ -199,23 +219,25 @@ fn ns_info(gpids: &Gpids, a: &mut uapi::gpid_ns_info) -> Result {
     if a.flags != 0 || a.reserved != 0 {
         return Err(EINVAL);
     }
-    let info = Current::with(|current| gpids.ns_info(current.pid_ns(), a.nsid))?;
+    let info = Current::with(|current| gpids.ns_info(current.pid_ns(), a.slot))?;
     *a = uapi::gpid_ns_info {
-        nsid: info.nsid,
+        slot: info.slots.slot,
         flags: 0,
         level: info.level,
-        parent_nsid: info.parent_nsid,
+        parent_slot: info.parent_slot,
         ino: u64::from(info.ino),
-        generation: info.generation,
+        generation: info.slots.generation,
         policy: if info.export { uapi::GPID_POLICY_EXPORT } else { 0 },
         state: if info.live { uapi::GPID_NS_LIVE } else { 0 },
+        wide_slot: info.slots.wide_slot,
+        wide_generation: info.slots.wide_generation,
         reserved: 0,
     };
     Ok(())
 }
 
 fn ns_set(gpids: &Gpids, a: &mut uapi::gpid_ns_set) -> Result {
-    const KNOWN: u32 = uapi::GPID_NS_SET_NSID | uapi::GPID_NS_SET_POLICY;
+    const KNOWN: u32 = uapi::GPID_NS_SET_SLOT | uapi::GPID_NS_SET_POLICY;
     if a.reserved != 0 || a.flags == 0 || a.flags & !KNOWN != 0 {
         return Err(EINVAL);
     }
@@ -223,17 +245,17 @@ fn ns_set(gpids: &Gpids, a: &mut uapi::gpid_ns_set) -> Result {
         return Err(EINVAL);
     }
     let set = crate::gpids::NsSet {
-        nsid: (a.flags & uapi::GPID_NS_SET_NSID != 0).then_some(a.nsid),
+        slot: (a.flags & uapi::GPID_NS_SET_SLOT != 0).then_some(a.slot),
         export: (a.flags & uapi::GPID_NS_SET_POLICY != 0)
             .then_some(a.policy & uapi::GPID_POLICY_EXPORT != 0),
     };
-    let (nsid, generation) = Current::with(|current| {
+    let (slot, generation) = Current::with(|current| {
         let viewer = current.pid_ns();
         let pid = gpids.lookup_in_view(viewer, a.pid, PidType::Pid, |k| current.pid(k))?;
         let target: &PidNamespace = pid.ns();
         gpids.ns_set(target, set)
     })?;
-    a.nsid = nsid;
+    a.slot = slot;
     a.generation = generation;
     Ok(())
 }

@@ -2,8 +2,9 @@
 
 //! gpid: process IDs that stay meaningful across PID namespaces.
 //!
-//! A gpid is `(nsid << pid_bits) | nr`: the high bits name a PID namespace, the low bits are
-//! the PID local to it, and a value with `nsid == 0` keeps meaning "in my own namespace". See
+//! A gpid is a value below `2^30` (the futex TID mask): a plain PID keeps meaning "in my own
+//! namespace", and above the plain range the values are divided into slots of two widths,
+//! each slot naming one PID namespace and holding its PIDs (`gpid_core::layout`). See
 //! `Documentation/gpid.rst` for the design and `include/uapi/linux/gpid.h` for the ABI.
 
 use kernel::{c_str, prelude::*, sync::Arc};
@@ -22,10 +23,9 @@ mod registry;
 mod robust;
 mod signals;
 
-use gpid_core::encoding::Encoding;
+use gpid_core::layout::{Class, Layout};
 use gpids::Gpids;
 use kernel_ext::miscdevice::{MiscDeviceOptions, Registration};
-use kernel_ext::pid_namespace::PidNamespace;
 use kernel_ext::proc_fs::ProcDir;
 use kernel_ext::{params, sysctl};
 
@@ -51,40 +51,53 @@ fn max_pid() -> Result<u32> {
     u32::try_from(pid_max.saturating_sub(1)).map_err(|_| EINVAL)
 }
 
-/// The encoding selected by `pid_bits=`, if every PID the kernel can hand out now fits it.
-fn encoding() -> Result<Encoding> {
+/// The layout the parameters select, if every PID the kernel can hand out now fits it.
+fn layout() -> Result<Layout> {
     let pid_bits = params::pid_bits();
-    let encoding = match Encoding::new(pid_bits) {
-        Ok(e) if pid_bits >= MIN_PID_BITS => e,
-        _ => {
-            pr_err!("pid_bits={} out of range {}..={}\n", pid_bits, MIN_PID_BITS, Encoding::MAX_PID_BITS);
+    if !(MIN_PID_BITS..=Layout::MAX_PID_BITS).contains(&pid_bits) {
+        pr_err!("pid_bits={} out of range {}..={}\n", pid_bits, MIN_PID_BITS, Layout::MAX_PID_BITS);
+        return Err(EINVAL);
+    }
+    let narrow_bits = params::narrow_bits();
+    if !(Layout::MIN_PID_BITS..=pid_bits).contains(&narrow_bits) {
+        pr_err!("narrow_bits={} out of range {}..={}\n", narrow_bits, Layout::MIN_PID_BITS, pid_bits);
+        return Err(EINVAL);
+    }
+    // Every wide slot must fit below 2^30, above the plain range.
+    let max_wide = (1u32 << (gpid_core::encoding::GPID_BITS - pid_bits)) - 1;
+    let wide_slots = match params::wide_slots() {
+        0 => Layout::DEFAULT_WIDE_SLOTS.min(max_wide),
+        n if n <= max_wide => n,
+        n => {
+            pr_err!("wide_slots={} out of range 1..={} for pid_bits={}\n", n, max_wide, pid_bits);
             return Err(EINVAL);
         }
     };
+    // Every narrow slot that fits above the wide ones.
+    let layout = Layout::fitted(pid_bits, narrow_bits, wide_slots, u32::MAX).map_err(|_| EINVAL)?;
     let max_pid = max_pid().inspect_err(|e| {
         pr_err!("cannot read /proc/sys/kernel/pid_max ({:?})\n", e);
     })?;
-    if max_pid > encoding.max_nr() {
+    if max_pid > layout.max_nr(Class::Wide) {
         pr_err!(
             "pid_max {} does not fit pid_bits={} (largest PID {}): raise pid_bits\n",
             u64::from(max_pid) + 1,
             pid_bits,
-            encoding.max_nr()
+            layout.max_nr(Class::Wide)
         );
         return Err(EINVAL);
     }
-    Ok(encoding)
+    Ok(layout)
 }
 
-/// Below this, the namespace table (one slot per nsid) grows past a few hundred KiB.
+/// Below this, a wide slot cannot hold the kernel's default `pid_max` (32768).
 const MIN_PID_BITS: u32 = 16;
 
 impl kernel::Module for Gpid {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let encoding = encoding()?;
-        let gpids = Arc::pin_init(Gpids::new(encoding)?, GFP_KERNEL)?;
-        // The initial namespace is always nsid 1, whoever asks first.
-        gpids.nsid(PidNamespace::init_ns())?;
+        let layout = layout()?;
+        let gpids = Arc::pin_init(Gpids::new(layout)?, GFP_KERNEL)?;
+        gpids.bind_init()?;
         let proc = procfs::create(gpids.clone())?;
         let device = KBox::try_pin_init(
             Registration::register(
@@ -98,10 +111,12 @@ impl kernel::Module for Gpid {
             GFP_KERNEL,
         )?;
         pr_info!(
-            "loaded: ABI {}, pid_bits {}, {} namespaces\n",
+            "loaded: ABI {}, {} wide slots of {} bits, {} narrow slots of {} bits\n",
             kernel_ext::uapi::GPID_ABI_VERSION,
-            encoding.pid_bits(),
-            encoding.max_nsid()
+            layout.slots(Class::Wide),
+            layout.pid_bits(),
+            layout.slots(Class::Narrow),
+            layout.narrow_bits()
         );
         Ok(Self {
             _device: device,

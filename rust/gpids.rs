@@ -7,7 +7,11 @@
 //! namespace or a descendant of it). For any other viewer it resolves exactly like a gpid of
 //! no task: `ESRCH`, through the same lookups, so the answer is no oracle.
 
-use crate::gpid_core::encoding::{Encoding, EncodingError};
+use crate::gpid_core::{
+    binding::{Binding, Canonical},
+    encoding::EncodingError,
+    layout::{Class, Decoded, Layout, SlotId},
+};
 use crate::kernel_ext::{
     pid::{Pid, PidType},
     pid_namespace::{Capability, PidNamespace},
@@ -24,28 +28,63 @@ fn reclaimed_batch() -> usize {
     core::mem::size_of::<Reclaimed>() / core::mem::size_of::<Option<NsEntry>>()
 }
 
+/// The slots of a bound namespace, in their UAPI form (compact slot ids, 0 for none).
+#[derive(Clone, Copy)]
+pub(crate) struct Slots {
+    /// The owner slot: the one the namespace took first.
+    pub(crate) slot: u32,
+    pub(crate) generation: u32,
+    /// The owner slot's class.
+    pub(crate) class: Class,
+    /// The wide slot a promotion added, or 0.
+    pub(crate) wide_slot: u32,
+    pub(crate) wide_generation: u32,
+}
+
+impl Slots {
+    fn of(layout: Layout, binding: Binding) -> Option<Self> {
+        let owner = binding.owner()?;
+        let held = match owner.class {
+            Class::Narrow => binding.narrow?,
+            Class::Wide => binding.wide?,
+        };
+        let promoted = match owner.class {
+            Class::Narrow => binding.wide,
+            Class::Wide => None,
+        };
+        Some(Self {
+            slot: layout.id(owner)?,
+            generation: held.generation,
+            class: owner.class,
+            wide_slot: promoted.and_then(|w| layout.id(SlotId::wide(w.index))).unwrap_or(0),
+            wide_generation: promoted.map_or(0, |w| w.generation),
+        })
+    }
+}
+
 /// What `GPID_IOC_NS_INFO` reports.
 pub(crate) struct NsInfo {
-    pub(crate) nsid: u32,
+    pub(crate) slots: Slots,
     pub(crate) level: u32,
-    pub(crate) parent_nsid: u32,
+    pub(crate) parent_slot: u32,
     pub(crate) ino: u32,
-    pub(crate) generation: u32,
     pub(crate) export: bool,
     pub(crate) live: bool,
 }
 
 /// What `GPID_IOC_NS_SET` changes.
 pub(crate) struct NsSet {
-    pub(crate) nsid: Option<u32>,
+    /// A compact slot id to bind (or promote) the namespace to.
+    pub(crate) slot: Option<u32>,
     pub(crate) export: Option<bool>,
 }
 
 /// The global-PID state of the module.
 #[pin_data]
 pub(crate) struct Gpids {
-    /// The split of a gpid into nsid and PID bits. Immutable after init.
-    pub(crate) encoding: Encoding,
+    /// The division of the gpid space into the plain range and the slot classes. Immutable
+    /// after init.
+    pub(crate) layout: Layout,
     /// The namespace registry. A spinlock, not a mutex: lookups must also work in the atomic
     /// contexts of later hooks. Nothing that can sleep or free a namespace runs under it.
     #[pin]
@@ -58,8 +97,8 @@ pub(crate) struct Gpids {
     /// Signals: the sigqueue ioctl, sender records, the transparent si_pid fix.
     #[pin]
     pub(crate) signals: Signals,
-    /// Per-user shares of the nsids and thread slots; shared with the registry and the exit
-    /// hook.
+    /// Per-user shares of the slots of each class and of the thread slots; shared with the
+    /// registry and the exit hook.
     pub(crate) quotas: Arc<Quotas>,
 }
 
@@ -70,17 +109,23 @@ pub(crate) fn encoding_errno(e: EncodingError) -> Error {
     }
 }
 
+fn slots_of(class: Class, layout: Layout) -> Result<usize> {
+    usize::try_from(layout.slots(class)).map_err(|_| EINVAL)
+}
+
 impl Gpids {
-    /// The state for `encoding`, with an empty registry.
-    pub(crate) fn new(encoding: Encoding) -> Result<impl PinInit<Self>> {
-        let nsids = usize::try_from(encoding.max_nsid()).map_err(|_| EINVAL)?;
-        let quotas = Arc::pin_init(Quotas::new(nsids, MAX_THREADS)?, GFP_KERNEL)?;
-        let registry = Registry::new(encoding.max_nsid(), quotas.clone())?;
+    /// The state for `layout`, with an empty registry.
+    pub(crate) fn new(layout: Layout) -> Result<impl PinInit<Self>> {
+        let quotas = Arc::pin_init(
+            Quotas::new(slots_of(Class::Narrow, layout)?, slots_of(Class::Wide, layout)?, MAX_THREADS)?,
+            GFP_KERNEL,
+        )?;
+        let registry = Registry::new(layout, quotas.clone())?;
         let robust = Robust::new(quotas.clone())?;
         let msq = Msq::new()?;
         let signals = Signals::new()?;
         Ok(pin_init!(Self {
-            encoding,
+            layout,
             registry <- new_spinlock!(registry, "gpid_registry"),
             robust <- robust,
             msq,
@@ -89,25 +134,53 @@ impl Gpids {
         }))
     }
 
-    /// The nsid of `ns`, binding one if it has none yet (reclaiming dead namespaces when the
-    /// table is full or the namespace's owner holds its share: `ENOSPC`, `EDQUOT` when that
-    /// finds none).
-    pub(crate) fn nsid(&self, ns: &PidNamespace) -> Result<(u32, u32)> {
+    /// Binds the initial namespace to wide slot 1. Every task of the machine has a PID there,
+    /// so its PIDs are the likeliest to pass a narrow slot; and its gpids stay those of ABI 1.
+    pub(crate) fn bind_init(&self) -> Result {
+        self.bind_at(PidNamespace::init_ns(), 1).map(|_| ())
+    }
+
+    /// The canonical gpid of PID `nr` of `ns`, taking the slot it needs if `ns` has none for it
+    /// yet: a narrow slot for a PID that fits one (a wide slot if no narrow one is free), else
+    /// a wide slot, beside the narrow one if `ns` holds one (a promotion).
+    ///
+    /// Dead namespaces are reclaimed when the class is full or the namespace's owner holds its
+    /// share of it; then `ENOSPC` or `EDQUOT`, when that finds none.
+    pub(crate) fn gpid_of_nr(&self, ns: &PidNamespace, nr: u32) -> Result<u32> {
+        let mut wide_fallback = false;
         loop {
             let mut registry = self.registry.lock();
-            if let Some(bound) = registry.nsid_of(ns) {
-                return Ok(bound);
-            }
-            match registry.bind(ns) {
-                Err(e) if e == ENOSPC || e == EDQUOT => {
-                    drop(registry);
-                    if !self.reclaim_all_dead() {
-                        return Err(e);
-                    }
+            let needed = match registry.canonical(ns, nr)? {
+                Canonical::Gpid { gpid, .. } => return Ok(gpid),
+                Canonical::Needs(class) => class,
+            };
+            let taken = match registry.binding_of(ns) {
+                Some((owner, _)) => registry.promote(owner, None, &mut None).map(|_| ()),
+                None if wide_fallback => registry.bind(ns, Class::Wide).map(|_| ()),
+                None => registry.bind(ns, needed).map(|_| ()),
+            };
+            drop(registry);
+            match taken {
+                Ok(()) => continue,
+                Err(e) if (e == ENOSPC || e == EDQUOT) && self.reclaim_all_dead() => continue,
+                // Every narrow slot is taken by a live namespace: a wide slot holds small PIDs
+                // too, and a namespace bound wide keeps that one slot for good.
+                Err(e) if e == ENOSPC && needed == Class::Narrow && !wide_fallback => {
+                    wide_fallback = true;
                 }
-                bound => return bound,
+                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The owner slot of `ns` and its generation, binding one if it has none yet (as for its
+    /// PID 1, which fits every class).
+    pub(crate) fn owner(&self, ns: &PidNamespace) -> Result<(u32, u32)> {
+        if let Some(bound) = self.registry.lock().owner_of(ns) {
+            return Ok(bound);
+        }
+        self.gpid_of_nr(ns, 1)?;
+        self.registry.lock().owner_of(ns).ok_or(ENOENT)
     }
 
     /// Unbinds every dead namespace, a batch at a time, dropping their references with the
@@ -131,8 +204,7 @@ impl Gpids {
         if nr == 0 {
             return Err(ESRCH);
         }
-        let (nsid, _) = self.nsid(ns)?;
-        self.encoding.encode(nsid, nr).map_err(encoding_errno)
+        self.gpid_of_nr(ns, nr)
     }
 
     /// The canonical gpid of `pid`: qualified with its own, innermost namespace.
@@ -144,32 +216,32 @@ impl Gpids {
     /// or when the task's own namespace exports its gpids (export policy); `Ok(0)` otherwise.
     /// The escape-point features (credentials, signals, message queues) report through this.
     ///
-    /// A lookup never binds a dead namespace: a peer whose namespace is dead reports the gpid
-    /// its namespace still holds (stable until the slot is reclaimed), or 0 once reclaimed,
-    /// never a new nsid that lookups would consume.
+    /// A lookup never binds (or promotes) a dead namespace: a peer whose namespace is dead
+    /// reports the gpid its namespace still holds (stable until the slots are reclaimed), or 0
+    /// once reclaimed, never a new slot that lookups would consume.
     pub(crate) fn gpid_for_observer(&self, viewer: &PidNamespace, pid: &Pid) -> Result<u32> {
         let own = pid.ns();
-        // The namespace's slot and policy, in one lookup: `(nsid, export)` when bound.
-        let bound = {
+        let nr = u32::try_from(pid.nr_in(own)).map_err(|_| ESRCH)?;
+        if nr == 0 {
+            return Err(ESRCH);
+        }
+        // The PID's gpid, if its namespace holds the slot for it, and the policy: one lookup.
+        let (known, export) = {
             let registry = self.registry.lock();
-            registry
-                .nsid_of(own)
-                .map(|(nsid, _)| (nsid, registry.get(nsid).is_some_and(|(entry, _)| entry.export)))
+            let export = registry
+                .binding_of(own)
+                .and_then(|(owner, _)| registry.get(owner))
+                .is_some_and(|(entry, _)| entry.export);
+            (registry.canonical(own, nr)?, export)
         };
-        if pid.nr_in(viewer) == 0 && !bound.is_some_and(|(_, export)| export) {
+        if pid.nr_in(viewer) == 0 && !export {
             return Ok(0);
         }
-        match bound {
-            Some((nsid, _)) => {
-                let nr = u32::try_from(pid.nr_in(own)).map_err(|_| ESRCH)?;
-                if nr == 0 {
-                    return Err(ESRCH);
-                }
-                self.encoding.encode(nsid, nr).map_err(encoding_errno)
-            }
-            // Only a live namespace is bound by a lookup.
-            None if own.is_live() => self.canonical(pid),
-            None => Ok(0),
+        match known {
+            Canonical::Gpid { gpid, .. } => Ok(gpid),
+            // Only a live namespace is bound or promoted by a lookup.
+            Canonical::Needs(_) if own.is_live() => self.gpid_of_nr(own, nr),
+            Canonical::Needs(_) => Ok(0),
         }
     }
 
@@ -195,21 +267,21 @@ impl Gpids {
 
     /// Decodes `gpid` into a PID in `viewer`'s namespace.
     pub(crate) fn decode(&self, viewer: &PidNamespace, gpid: u32) -> Result<i32> {
-        let g = self.encoding.decode(gpid).map_err(encoding_errno)?;
-        // `decode` bounds `nr` by `max_nr`, which is below 2^29.
-        let nr = i32::try_from(g.nr).map_err(|_| EINVAL)?;
+        let decoded = self.layout.decode(gpid).map_err(encoding_errno)?;
         let rcu = rcu::read_lock();
         let registry = self.registry.lock();
-        let (ns, bound): (&PidNamespace, bool) = if g.is_unqualified() {
-            (viewer, true)
-        } else {
-            match registry.get(g.nsid) {
-                Some((entry, _)) => (&entry.ns, true),
-                // An unbound nsid takes the same path too, looking the number up in the
-                // viewer's namespace, so that no answer is faster for nothing.
-                None => (viewer, false),
-            }
+        let (ns, nr, bound): (&PidNamespace, u32, bool) = match decoded {
+            Decoded::Unqualified(nr) => (viewer, nr, true),
+            Decoded::Qualified { slot, nr } => match registry.lookup(slot, nr) {
+                Some(entry) => (&entry.ns, nr, true),
+                // A free slot, or a value that is not its namespace's canonical gpid of `nr`,
+                // takes the same path too, looking the number up in the viewer's namespace,
+                // so that no answer is faster for nothing.
+                None => (viewer, nr, false),
+            },
         };
+        // `decode` bounds `nr` by the wide class's `max_nr`, which is below 2^29.
+        let nr = i32::try_from(nr).map_err(|_| EINVAL)?;
         // Look the task up even when the namespace is invisible or unbound, so that every
         // answer takes the same path.
         let visible_ns = bound && viewer.is_same_or_ancestor_of(ns);
@@ -248,77 +320,77 @@ impl Gpids {
         Ok(count)
     }
 
-    /// The namespace `nsid` names for `viewer` (`0`: the viewer's own), and what to report.
-    pub(crate) fn ns_info(&self, viewer: &PidNamespace, nsid: u32) -> Result<NsInfo> {
-        if nsid > self.encoding.max_nsid() {
+    /// The namespace holding slot `id` for `viewer` (`0`: the viewer's own), and what to
+    /// report.
+    pub(crate) fn ns_info(&self, viewer: &PidNamespace, id: u32) -> Result<NsInfo> {
+        if id > self.layout.max_id() {
             return Err(EINVAL);
         }
-        let ns: ARef<PidNamespace> = if nsid == 0 {
-            ARef::from(viewer)
-        } else {
-            let registry = self.registry.lock();
-            let (entry, _) = registry.get(nsid).ok_or(ENOENT)?;
-            if !viewer.is_same_or_ancestor_of(&entry.ns) {
-                return Err(ENOENT);
+        let ns: ARef<PidNamespace> = match self.layout.slot(id) {
+            None => ARef::from(viewer),
+            Some(slot) => {
+                let registry = self.registry.lock();
+                let (entry, _) = registry.get(slot).ok_or(ENOENT)?;
+                if !viewer.is_same_or_ancestor_of(&entry.ns) {
+                    return Err(ENOENT);
+                }
+                entry.ns.clone()
             }
-            entry.ns.clone()
         };
-        let (nsid, _) = self.nsid(&ns)?;
-        let parent_nsid = match ns.parent() {
-            Some(parent) if !core::ptr::eq(&*ns, viewer) => self.nsid(parent)?.0,
+        self.owner(&ns)?;
+        let parent_slot = match ns.parent() {
+            Some(parent) if !core::ptr::eq(&*ns, viewer) => self.owner(parent)?.0,
             _ => 0,
         };
         let registry = self.registry.lock();
         // The namespace was bound just above, and bound live namespaces stay bound; a racing
         // reclaim can only remove it once it is dead, which reads as "gone".
-        let (entry, generation) = registry.get(nsid).ok_or(ENOENT)?;
-        if !core::ptr::eq(&*entry.ns, &*ns) {
-            return Err(ENOENT);
-        }
+        let (owner, binding) = registry.binding_of(&ns).ok_or(ENOENT)?;
+        let (entry, _) = registry.get(owner).ok_or(ENOENT)?;
         Ok(NsInfo {
-            nsid,
+            slots: Slots::of(self.layout, binding).ok_or(ENOENT)?,
             level: ns.level_from(viewer),
-            parent_nsid,
+            parent_slot,
             ino: ns.inum(),
-            generation,
             export: entry.export,
             live: ns.is_live(),
         })
     }
 
-    /// Binds `ns` to a requested nsid and/or sets its export policy, for a caller with the
-    /// capabilities the change needs.
+    /// Binds `ns` to a requested slot (or promotes it to one) and/or sets its export policy,
+    /// for a caller with the capabilities the change needs; returns its owner slot and
+    /// generation.
     ///
-    /// A requested nsid needs `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN` in the initial user
+    /// A requested slot needs `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN` in the initial user
     /// namespace: binding a slot makes every gpid that names it (a dead namespace's, kept in
     /// futex words, lock files and logs) mean the new namespace, which is power over whoever
     /// held it before, and only the initial namespace's admin has power over every namespace.
-    /// Anyone else gets `EPERM` for every nsid, after the same lookup, whether the slot is free,
-    /// dead or held by a namespace it cannot see, so the answer tells it nothing; asking for
-    /// the nsid its namespace already holds is the one exception (it knows that one).
+    /// Anyone else gets `EPERM` for every slot, after the same lookup, whether the slot is
+    /// free, dead or held by a namespace it cannot see, so the answer tells it nothing; asking
+    /// for a slot its namespace already holds is the one exception (it knows those).
     pub(crate) fn ns_set(&self, ns: &PidNamespace, mut set: NsSet) -> Result<(u32, u32)> {
-        if let Some(wanted) = set.nsid {
+        if let Some(wanted) = set.slot {
             let init = PidNamespace::init_ns();
             if !init.current_capable(Capability::CheckpointRestore)
                 && !init.current_capable(Capability::SysAdmin)
             {
-                let holds = self.registry.lock().nsid_of(ns);
-                if holds.map(|(bound, _)| bound) != Some(wanted) {
+                if !self.holds(ns, wanted) {
                     return Err(EPERM);
                 }
-                set.nsid = None;
+                set.slot = None;
             }
         }
         if set.export.is_some() && !ns.current_capable(Capability::SysAdmin) {
             return Err(EPERM);
         }
-        let bound = match set.nsid {
+        let bound = match set.slot {
             Some(wanted) => self.bind_at(ns, wanted)?,
-            None => self.nsid(ns)?,
+            None => self.owner(ns)?,
         };
         if let Some(export) = set.export {
             let mut registry = self.registry.lock();
-            let entry = registry.get_mut(bound.0).ok_or(ENOENT)?;
+            let slot = self.layout.slot(bound.0).ok_or(ENOENT)?;
+            let entry = registry.get_mut(slot).ok_or(ENOENT)?;
             if !core::ptr::eq(&*entry.ns, ns) {
                 return Err(ENOENT);
             }
@@ -327,41 +399,56 @@ impl Gpids {
         Ok(bound)
     }
 
-    fn bind_at(&self, ns: &PidNamespace, nsid: u32) -> Result<(u32, u32)> {
-        if nsid == 0 || nsid > self.encoding.max_nsid() {
-            return Err(EINVAL);
+    /// Whether `ns` holds the slot with compact id `id` (either of its slots).
+    fn holds(&self, ns: &PidNamespace, id: u32) -> bool {
+        let registry = self.registry.lock();
+        match (registry.binding_of(ns), self.layout.slot(id)) {
+            (Some((_, binding)), Some(slot)) => binding.slot(slot.class) == Some(slot),
+            _ => false,
         }
+    }
+
+    /// Binds `ns` to exactly the slot `id`, or promotes it to it (a wide slot, for a namespace
+    /// bound narrow without one); a slot it holds already is accepted.
+    fn bind_at(&self, ns: &PidNamespace, id: u32) -> Result<(u32, u32)> {
+        let slot = self.layout.slot(id).ok_or(EINVAL)?;
         let mut dropped: Option<NsEntry> = None;
         let mut registry = self.registry.lock();
-        let result = match registry.nsid_of(ns) {
-            Some((bound, generation)) if bound == nsid => Ok((bound, generation)),
+        let result = match registry.binding_of(ns) {
+            Some((_, binding)) if binding.slot(slot.class) == Some(slot) => Ok(()),
+            Some((owner, binding)) if slot.class == Class::Wide && binding.may_take(Class::Wide) => {
+                registry.promote(owner, Some(slot), &mut dropped).map(|_| ())
+            }
             Some(_) => Err(EBUSY),
-            None => registry.bind_at(ns, nsid, &mut dropped).map(|generation| (nsid, generation)),
-        };
+            None => registry.bind_at(ns, slot, &mut dropped).map(|_| ()),
+        }
+        .and_then(|()| registry.owner_of(ns).ok_or(ENOENT));
         drop(registry);
         drop(dropped);
         result
     }
 
     /// Calls `f` for every bound namespace `viewer` can see, under the registry lock (`f`
-    /// must not sleep): `(nsid, generation, entry, parent nsid or 0)`.
+    /// must not sleep): `(slots, entry, parent's owner slot or 0)`.
     pub(crate) fn for_each_visible(
         &self,
         viewer: &PidNamespace,
-        mut f: impl FnMut(u32, u32, &NsEntry, u32),
+        mut f: impl FnMut(Slots, &NsEntry, u32),
     ) {
         let registry = self.registry.lock();
-        for (nsid, generation, entry) in registry.iter() {
+        for (_, binding, entry) in registry.iter() {
             if !viewer.is_same_or_ancestor_of(&entry.ns) {
                 continue;
             }
             let parent = match entry.ns.parent() {
                 Some(parent) if !core::ptr::eq(&*entry.ns, viewer) => {
-                    registry.nsid_of(parent).map_or(0, |(p, _)| p)
+                    registry.owner_of(parent).map_or(0, |(p, _)| p)
                 }
                 _ => 0,
             };
-            f(nsid, generation, entry, parent);
+            if let Some(slots) = Slots::of(self.layout, binding) {
+                f(slots, entry, parent);
+            }
         }
     }
 }

@@ -43,16 +43,34 @@
 
 static unsigned int pid_bits = 22;
 module_param(pid_bits, uint, 0444);
-MODULE_PARM_DESC(pid_bits, "Low bits of a gpid that hold the namespace-local PID (16..29, default 22)");
+MODULE_PARM_DESC(pid_bits, "Width of a wide slot: PIDs up to 2^pid_bits - 1 (16..29, default 22)");
 
 unsigned int gpid_param_pid_bits(void)
 {
 	return pid_bits;
 }
 
+static unsigned int narrow_bits = 16;
+module_param(narrow_bits, uint, 0444);
+MODULE_PARM_DESC(narrow_bits, "Width of a narrow slot (8..pid_bits, default 16)");
+
+unsigned int gpid_param_narrow_bits(void)
+{
+	return narrow_bits;
+}
+
+static unsigned int wide_slots;
+module_param(wide_slots, uint, 0444);
+MODULE_PARM_DESC(wide_slots, "Number of wide slots (0, the default: 64 or as many as fit)");
+
+unsigned int gpid_param_wide_slots(void)
+{
+	return wide_slots;
+}
+
 static unsigned int quota_percent = 25;
 module_param(quota_percent, uint, 0644);
-MODULE_PARM_DESC(quota_percent, "Share of each pool (nsids, thread slots, sender records) one user may hold, in percent (default 25)");
+MODULE_PARM_DESC(quota_percent, "Share of each pool (narrow slots, wide slots, thread slots, sender records) one user may hold, in percent (default 25)");
 
 unsigned int gpid_param_quota_percent(void)
 {

@@ -44,6 +44,8 @@ struct gpid_send_slot {
 
 
 unsigned int gpid_param_pid_bits(void);
+unsigned int gpid_param_narrow_bits(void);
+unsigned int gpid_param_wide_slots(void);
 unsigned int gpid_param_quota_percent(void);
 struct user_namespace *gpid_current_user_ns(void);
 struct user_namespace *gpid_init_user_ns(void);

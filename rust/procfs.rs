@@ -2,6 +2,7 @@
 
 //! `/proc/gpid/`: read-only debug files. Each shows only what the reading task may see.
 
+use crate::gpid_core::layout::Class;
 use crate::{
     creds, features,
     gpids::Gpids,
@@ -38,7 +39,8 @@ pub(crate) fn create(gpids: Arc<Gpids>) -> Result<ProcDir<Gpids>> {
     Ok(dir)
 }
 
-/// `/proc/gpid/version`: `abi N` and `pid_bits N`, one per line.
+/// `/proc/gpid/version`: the ABI and the layout, `NAME N` lines (the fields of
+/// `GPID_IOC_VERSION`).
 struct Version;
 
 impl ProcShow for Version {
@@ -46,7 +48,12 @@ impl ProcShow for Version {
 
     fn show(m: &SeqFile, gpids: &Gpids) -> Result {
         seq_print!(m, "abi {}\n", uapi::GPID_ABI_VERSION);
-        seq_print!(m, "pid_bits {}\n", gpids.encoding.pid_bits());
+        let layout = gpids.layout;
+        seq_print!(m, "pid_bits {}\n", layout.pid_bits());
+        seq_print!(m, "narrow_bits {}\n", layout.narrow_bits());
+        seq_print!(m, "wide_slots {}\n", layout.slots(Class::Wide));
+        seq_print!(m, "narrow_slots {}\n", layout.slots(Class::Narrow));
+        seq_print!(m, "narrow_start {}\n", layout.narrow_start());
         Ok(())
     }
 }
@@ -68,26 +75,34 @@ impl ProcShow for Features {
 }
 
 /// `/proc/gpid/namespaces`: the bound namespaces the reader's PID namespace can see (its own
-/// and its descendants), one per line; `parent` is 0 where the reader cannot see the parent.
+/// and its descendants), one per line, by owner slot id: `parent` is the parent's owner slot,
+/// 0 where the reader cannot see the parent; `class` is the owner slot's; `wide` is the wide
+/// slot a promotion added, or 0.
 struct Namespaces;
 
 impl ProcShow for Namespaces {
     type Data = Gpids;
 
     fn show(m: &SeqFile, gpids: &Gpids) -> Result {
-        seq_print!(m, "nsid generation level parent ino live policy\n");
+        seq_print!(m, "slot generation level parent ino live policy class wide wide_generation\n");
         Current::with(|current| {
-            gpids.for_each_visible(current.pid_ns(), |nsid, generation, entry, parent| {
+            gpids.for_each_visible(current.pid_ns(), |slots, entry, parent| {
                 seq_print!(
                     m,
-                    "{} {} {} {} {} {} {}\n",
-                    nsid,
-                    generation,
+                    "{} {} {} {} {} {} {} {} {} {}\n",
+                    slots.slot,
+                    slots.generation,
                     entry.ns.level_from(current.pid_ns()),
                     parent,
                     entry.ns.inum(),
                     u8::from(entry.ns.is_live()),
-                    if entry.export { uapi::GPID_POLICY_EXPORT } else { 0 }
+                    if entry.export { uapi::GPID_POLICY_EXPORT } else { 0 },
+                    match slots.class {
+                        Class::Narrow => "narrow",
+                        Class::Wide => "wide",
+                    },
+                    slots.wide_slot,
+                    slots.wide_generation
                 );
             })
         });

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Per-user quotas of the machine-wide pools: no user (with every namespace it created) may
-//! hold more than `quota_percent` percent of the nsids or of the robust-thread slots; the
+//! hold more than `quota_percent` percent of the narrow slots, of the wide slots, or of the
+//! robust-thread slots; the
 //! sender records follow the same share (`signals.rs`). Counted like the kernel's ucounts:
 //! charges go to the uid that owns the outermost user namespace (`kernel_ext::user_namespace`).
 //!
@@ -9,6 +10,7 @@
 //! every namespace it owns) is not limited, as `RLIMIT_NPROC` does not limit it: it runs the
 //! machine's own services and containers, and could raise the limit anyway.
 
+use crate::gpid_core::layout::Class;
 use crate::gpid_core::quota::{limit_of, Charge, QuotaEntry, QuotaError, QuotaTable};
 use crate::kernel_ext::{params, pid_namespace::PidNamespace, user_namespace};
 use kernel::{alloc::KVVec, new_spinlock, prelude::*, sync::SpinLock};
@@ -16,11 +18,22 @@ use kernel::{alloc::KVVec, new_spinlock, prelude::*, sync::SpinLock};
 /// The pools a user's share is counted in.
 #[derive(Clone, Copy)]
 pub(crate) enum Pool {
-    Nsids = 0,
-    Threads = 1,
+    NarrowSlots = 0,
+    WideSlots = 1,
+    Threads = 2,
 }
 
-const POOLS: usize = 2;
+const POOLS: usize = 3;
+
+impl Pool {
+    /// The pool of the namespace slots of `class`.
+    pub(crate) const fn of(class: Class) -> Self {
+        match class {
+            Class::Narrow => Self::NarrowSlots,
+            Class::Wide => Self::WideSlots,
+        }
+    }
+}
 
 /// Who a charge goes to; `None` for the exempt (see the module doc).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -32,7 +45,7 @@ impl Key {
         Self::exempt_root(Some(user_namespace::current_quota_key()))
     }
 
-    /// The owner of `ns`, for its nsid (whoever asks for it first).
+    /// The owner of `ns`, for its slots (whoever asks for them first).
     pub(crate) fn of_pid_ns(ns: &PidNamespace) -> Self {
         Self::exempt_root(user_namespace::pid_ns_quota_key(ns))
     }
@@ -64,17 +77,17 @@ pub(crate) struct Quotas {
 }
 
 impl Quotas {
-    /// Quotas for `nsids` namespace ids and `threads` thread slots.
-    pub(crate) fn new(nsids: usize, threads: usize) -> Result<impl PinInit<Self>> {
+    /// Quotas for `narrow` and `wide` namespace slots and `threads` thread slots.
+    pub(crate) fn new(narrow: usize, wide: usize, threads: usize) -> Result<impl PinInit<Self>> {
         // Every unit charged may belong to a different user: one entry per unit.
-        let n = nsids.checked_add(threads).ok_or(EINVAL)?;
+        let n = narrow.checked_add(wide).and_then(|n| n.checked_add(threads)).ok_or(EINVAL)?;
         let mut entries = KVVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
             entries.push(QuotaEntry::new(), GFP_KERNEL)?;
         }
         Ok(pin_init!(Self {
             table: QuotaTable::new(entries),
-            pools: [nsids, threads],
+            pools: [narrow, wide, threads],
             lock <- new_spinlock!((), "gpid_quotas"),
         }))
     }

@@ -16,12 +16,14 @@
  *    it was and no action taken (no registration, no binding, no signal);
  *  - 32-bit (compat) callers use the same structs and numbers (compat_ptr_ioctl), except
  *    GPID_IOC_ROBUST_REGISTER, which they get EOPNOTSUPP from;
- *  - a command that needs an nsid for a namespace that has none yet (SELF, ENCODE, LEVELS,
- *    NS_INFO, NS_SET, ROBUST_REGISTER, MSQ, and the gpids of PEER, PIDFD, SIGSENDER) binds
- *    one, and fails with ENOSPC when every nsid is taken, or EDQUOT when the namespace's
- *    owner (the uid owning its outermost user namespace) holds its share (quota_percent of
- *    the nsids, module parameter); ROBUST_REGISTER also gives EDQUOT when the caller's user
- *    holds its share of thread slots. The initial namespace's root is not limited.
+ *  - a command that needs a gpid of a PID its namespace has no slot for yet (SELF, ENCODE,
+ *    LEVELS, NS_INFO, NS_SET, ROBUST_REGISTER, MSQ, and the gpids of PEER, PIDFD, SIGSENDER)
+ *    binds the namespace to a slot, or adds a wide slot to a narrow one (a promotion), and
+ *    fails with ENOSPC when every slot of the class needed is taken, or EDQUOT when the
+ *    namespace's owner (the uid owning its outermost user namespace) holds its share of that
+ *    class (quota_percent of its slots, module parameter); ROBUST_REGISTER also gives EDQUOT
+ *    when the caller's user holds its share of thread slots. The initial namespace's root is
+ *    not limited.
  */
 #ifndef _UAPI_LINUX_GPID_H
 #define _UAPI_LINUX_GPID_H
@@ -30,7 +32,7 @@
 #include <linux/types.h>
 
 /* Bumped on any incompatible change; compatible additions add a feature bit instead. */
-#define GPID_ABI_VERSION	1
+#define GPID_ABI_VERSION	2
 
 #define GPID_DEVICE_PATH	"/dev/gpid"
 #define GPID_IOC_MAGIC		0xB9
@@ -49,15 +51,27 @@
 #define GPID_FEATURE_SIGQUEUE_THREAD	(1ULL << 6)	/* GPID_SIGQUEUE_THREAD (not under an LSM) */
 
 /**
- * struct gpid_version - answer of GPID_IOC_VERSION
+ * struct gpid_version - answer of GPID_IOC_VERSION: the ABI and the layout of gpid values
  * @abi_version: GPID_ABI_VERSION of the running module
- * @pid_bits: how many low bits of a gpid hold the namespace-local PID
+ * @pid_bits: width of a wide slot and of the plain range: PIDs up to 2^pid_bits - 1
  * @features: GPID_FEATURE_* bits active in the running module
+ * @narrow_bits: width of a narrow slot: PIDs up to 2^narrow_bits - 1 (<= pid_bits)
+ * @wide_slots: W, the number of wide slots: slot ids 1..W
+ * @narrow_slots: N, the number of narrow slots: slot ids W+1..W+N
+ * @narrow_start: the value where narrow slot W+1 starts, (W + 1) << pid_bits
+ *
+ * The layout is fixed at module load (module parameters pid_bits, narrow_bits, wide_slots).
+ * ABI 1's 16-byte form of this command (the first three fields) still answers, with
+ * abi_version 2, so that a client built for ABI 1 can tell it must not go on.
  */
 struct gpid_version {
 	__u32 abi_version;
 	__u32 pid_bits;
 	__u64 features;
+	__u32 narrow_bits;
+	__u32 wide_slots;
+	__u32 narrow_slots;
+	__u32 narrow_start;
 };
 
 #define GPID_IOC_VERSION	_IOR(GPID_IOC_MAGIC, 0x00, struct gpid_version)
@@ -65,8 +79,25 @@ struct gpid_version {
 /*
  * Global PIDs (GPID_FEATURE_GLOBAL_PIDS).
  *
- * A gpid is (nsid << pid_bits) | nr, always <= GPID_MASK (the futex TID mask). nsid 0 means
- * "unqualified": nr is a PID in the caller's own namespace, so every plain PID is a gpid.
+ * A gpid is at most GPID_MASK (the futex TID mask). The values are divided into the plain
+ * range and slots of two classes (widths from GPID_IOC_VERSION):
+ *
+ *   value < 2^pid_bits          unqualified: nr is a PID in the caller's own namespace, so
+ *                               every plain PID is a gpid
+ *   wide slot s, 1..W           (s << pid_bits) | nr, 0 < nr < 2^pid_bits
+ *   narrow slot s, W+1..W+N     narrow_start + ((s - W - 1) << narrow_bits) + nr,
+ *                               0 < nr < 2^narrow_bits
+ *
+ * A slot id is one __u32 for both classes; 0 means "unqualified". A namespace is bound to a
+ * narrow slot first (to a wide one if its first PID needs it or no narrow slot is free), and
+ * a narrow namespace gets a wide slot beside it for its first PID above 2^narrow_bits - 1 (a
+ * promotion). A PID's canonical gpid is in the narrow slot when the PID fits it, else in the
+ * wide slot, and it does not change while the namespace is bound: a thread's gpid never
+ * changes while it lives. A namespace is known by its owner slot, the one it took first.
+ * A value of a free slot, or the wide-slot value of a PID whose canonical gpid is narrow,
+ * names no task (ESRCH, as a gpid of no task). Values that are no gpid in any layout state
+ * give EINVAL: PID part 0, the values above the last narrow slot, and above GPID_MASK.
+ *
  * A task's canonical gpid names its own (innermost) namespace. A gpid names a task only for
  * callers that can see the task: for any other caller it resolves exactly as a gpid of no
  * task does (ESRCH).
@@ -79,14 +110,14 @@ struct gpid_version {
  * struct gpid_self - answer of GPID_IOC_SELF: the caller's own identity
  * @tid: canonical gpid of the calling thread
  * @tgid: canonical gpid of its thread group
- * @nsid: nsid of the caller's PID namespace
+ * @slot: owner slot id of the caller's PID namespace
  * @level: always 0: levels are relative to the caller, whose own namespace is level 0
  *         (stock Linux hides a namespace's ancestry from inside)
  */
 struct gpid_self {
 	__u32 tid;
 	__u32 tgid;
-	__u32 nsid;
+	__u32 slot;
 	__u32 level;
 };
 
@@ -165,58 +196,68 @@ struct gpid_levels {
 
 /**
  * struct gpid_ns_info - argument of GPID_IOC_NS_INFO
- * @nsid: in: an nsid visible to the caller; 0 means the caller's namespace
+ * @slot: in: a slot id (either class) of a namespace visible to the caller; 0 means the
+ *        caller's namespace; out: the namespace's owner slot id
  * @flags: in: must be 0
  * @level: out: nesting level below the caller's own namespace (which is 0)
- * @parent_nsid: out: nsid of the parent namespace, 0 when the caller cannot see it
+ * @parent_slot: out: owner slot id of the parent namespace, 0 when the caller cannot see it
  * @ino: out: inode number of the namespace (as in /proc/PID/ns/pid)
- * @generation: out: generation of the nsid slot; changes each time the nsid is reused
+ * @generation: out: generation of the owner slot; changes each time the slot is reused
  * @policy: out: GPID_POLICY_*
  * @state: out: GPID_NS_*
+ * @wide_slot: out: the wide slot a narrow namespace was promoted to, 0 if none (a namespace
+ *             bound wide holds only its owner slot)
+ * @wide_generation: out: generation of @wide_slot, 0 if none
  * @reserved: must be 0
  *
- * Errors: EINVAL (flags, reserved, nsid above the maximum), ENOENT (no such nsid, or one the
- * caller cannot see), ENOSPC or EDQUOT (the caller's own namespace, asked for by nsid 0, has no nsid
- * yet and none is free).
+ * Errors: EINVAL (flags, reserved, slot above the maximum), ENOENT (no namespace holds the
+ * slot, or one the caller cannot see), ENOSPC or EDQUOT (the caller's own namespace, asked for
+ * by slot 0, has no slot yet and none is free).
  */
 struct gpid_ns_info {
-	__u32 nsid;
+	__u32 slot;
 	__u32 flags;
 	__u32 level;
-	__u32 parent_nsid;
+	__u32 parent_slot;
 	__u64 ino;
 	__u32 generation;
 	__u32 policy;
 	__u32 state;
+	__u32 wide_slot;
+	__u32 wide_generation;
 	__u32 reserved;
 };
 
 /* gpid_ns_set.flags */
-#define GPID_NS_SET_NSID	(1U << 0)	/* bind the namespace to @nsid */
+#define GPID_NS_SET_SLOT	(1U << 0)	/* bind the namespace to slot @slot */
 #define GPID_NS_SET_POLICY	(1U << 1)	/* set the export policy to @policy */
 
 /**
  * struct gpid_ns_set - argument of GPID_IOC_NS_SET
  * @pid: in: a task in the caller's namespace whose PID namespace is the target; 0: the caller
  * @flags: in: GPID_NS_SET_*, at least one
- * @nsid: in: with GPID_NS_SET_NSID, the nsid wanted (checkpoint/restore); out: the
- *        namespace's nsid
+ * @slot: in: with GPID_NS_SET_SLOT, the slot id wanted (checkpoint/restore), of either class;
+ *        out: the namespace's owner slot id
  * @policy: in: with GPID_NS_SET_POLICY, GPID_POLICY_* bits
- * @generation: out: generation of the nsid slot
+ * @generation: out: generation of the owner slot
  * @reserved: must be 0
  *
- * GPID_NS_SET_NSID needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN in the initial user
+ * GPID_NS_SET_SLOT binds an unbound target to exactly @slot. A target holding a narrow slot
+ * and no wide one is promoted to exactly @slot when @slot is wide (so a namespace that held
+ * both is restored by its narrow slot first, then its wide one). A slot the target holds
+ * already is accepted as it is.
+ * GPID_NS_SET_SLOT needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN in the initial user
  * namespace (binding a slot gives its meaning to every gpid that names it); anyone else gets
- * EPERM whatever the slot holds, except for the nsid the target already has.
+ * EPERM whatever the slot holds, except for a slot the target already holds.
  * GPID_NS_SET_POLICY needs CAP_SYS_ADMIN over the target namespace's owning user namespace.
- * Errors: EINVAL (flags, policy bits, reserved, nsid 0 or above the maximum), ESRCH (no such
- * task), EPERM, EEXIST (a live namespace holds the nsid), EBUSY (the target holds another
- * nsid), ENOSPC.
+ * Errors: EINVAL (flags, policy bits, reserved, slot 0 or above the maximum), ESRCH (no such
+ * task), EPERM, EEXIST (a live namespace holds the slot), EBUSY (the target holds another
+ * slot of that class, or a wide one and asks for a narrow one), ENOSPC, EDQUOT.
  */
 struct gpid_ns_set {
 	__s32 pid;
 	__u32 flags;
-	__u32 nsid;
+	__u32 slot;
 	__u32 policy;
 	__u32 generation;
 	__u32 reserved;
@@ -302,10 +343,10 @@ struct gpid_pidfd {
  *
  * Registration is per thread and lasts until the thread exits or execs, calls
  * GPID_IOC_ROBUST_UNREGISTER, or the module is unloaded. PI futexes are not supported.
- * Errors: EINVAL (flags), ENOSPC (no free thread slot or nsid), EDQUOT (the caller's user
- * holds its share of thread slots, or the namespace's owner its share of nsids), EOVERFLOW (the thread's
- * PID does not fit pid_bits), EOPNOTSUPP from a 32-bit (compat) task, whose compat robust
- * list gpid does not walk. GPID_IOC_ROBUST_UNREGISTER: ENOENT when the thread is not
+ * Errors: EINVAL (flags), ENOSPC (no free thread slot, or no slot of the class the thread's
+ * PID needs), EDQUOT (the caller's user holds its share of thread slots, or the namespace's
+ * owner its share of that class), EOVERFLOW (the thread's PID does not fit pid_bits),
+ * EOPNOTSUPP from a 32-bit (compat) task, whose compat robust list gpid does not walk. GPID_IOC_ROBUST_UNREGISTER: ENOENT when the thread is not
  * registered.
  */
 
@@ -346,7 +387,7 @@ struct gpid_robust_register {
  *
  * Errors: EINVAL (flags, reserved, no such queue in the caller's IPC namespace), EACCES (no
  * read permission, decided as msgctl(IPC_STAT) decides it), ENOSPC (a party's namespace needs
- * an nsid and none is free).
+ * a slot and none of its class is free).
  */
 struct gpid_msq {
 	__s32 msqid;
