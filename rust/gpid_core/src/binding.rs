@@ -19,8 +19,6 @@
 //! Every other value of a namespace's slots names nothing ([`Binding::names`]): in particular
 //! the wide-slot values of the PIDs below `2^narrow_bits` of a promoted namespace, whose
 //! canonical gpids are in its narrow slot.
-//!
-//! Host-tested logic, not yet used by the module.
 
 use super::encoding::EncodingError;
 use super::layout::{Class, Layout, SlotId};

@@ -20,8 +20,6 @@
 //!
 //! This module is arithmetic only: which namespace holds a slot, and which of a namespace's
 //! slots is canonical for a PID, are [`crate::binding`] and [`crate::slots`].
-//!
-//! Host-tested logic, not yet used by the module.
 
 use super::encoding::{Encoding, EncodingError, FUTEX_TID_MASK, GPID_BITS};
 

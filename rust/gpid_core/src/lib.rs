@@ -3,12 +3,14 @@
 //! Kernel-independent logic of gpid: the pure parts of the module, kept apart so that they can be
 //! tested in userspace with `cargo test`.
 //!
-//! - [`encoding`]: how a global PID (gpid) is built from a namespace id (nsid) and a
-//!   namespace-local PID, and taken apart again.
-//! - [`layout`], [`binding`], [`slots`]: the encoding with slots of two widths (issue #13), which
-//!   fits many more namespaces; host-tested, not yet used by the module.
-//! - [`nsid`]: the allocator that hands out namespace ids, cyclically and with generations.
-//! - [`index`]: a fixed-capacity hash map from a namespace key to its nsid.
+//! - [`layout`]: the gpid space: the plain range and slots of two widths, and how a value is
+//!   built from a slot and a namespace-local PID and taken apart again.
+//! - [`binding`]: which of a namespace's slots names each of its PIDs.
+//! - [`slots`]: the allocator of the slots of both classes, with promotion.
+//! - [`encoding`]: the fixed split of ABI 1 (one class), the model a layout of one width
+//!   reproduces, and the bounds every layout keeps.
+//! - [`nsid`]: the cyclic allocator with generations that each slot class uses.
+//! - [`index`]: a fixed-capacity hash map from a namespace key to its owner slot.
 //! - [`robust`]: the robust-futex list walker and the owner-word policies.
 //! - [`threads`]: the lock-free table of registered threads the exit hook looks up, whose
 //!   slots also hold the work a death leaves for process context.

@@ -15,8 +15,6 @@
 //! ([`bind`](SlotTable::bind)), and can then only be promoted, once, to a wide slot
 //! ([`promote`](SlotTable::promote)), never given a narrow one. Freeing a namespace frees both
 //! of its slots.
-//!
-//! Host-tested logic, not yet used by the module.
 
 use core::ops::DerefMut;
 
