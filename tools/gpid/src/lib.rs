@@ -2,10 +2,11 @@
 //!
 //! ```no_run
 //! let dev = gpid::Device::open()?;
-//! let v = dev.version()?;
-//! println!("ABI {} pid_bits {}", v.abi_version, v.pid_bits);
+//! let layout = dev.layout()?;
+//! println!("{} wide slots, {} narrow slots", layout.slots(gpid::Class::Wide),
+//!          layout.slots(gpid::Class::Narrow));
 //! let me = dev.self_ids()?;
-//! println!("my gpid {}", gpid::display(me.tgid, v.pid_bits));
+//! println!("my gpid {}: {}", layout.display(me.tgid), layout.split(me.tgid));
 //! assert_eq!(dev.decode(me.tgid)?, std::process::id() as i32);
 //! # Ok::<(), std::io::Error>(())
 //! ```
@@ -13,7 +14,10 @@
 //! Every failing ioctl is an [`io::Error`] carrying the kernel's errno
 //! ([`io::Error::raw_os_error`]); [`Errno`] names it the way `errno(3)` does.
 
+mod layout;
 pub mod uapi;
+
+pub use layout::{Class, Layout, Split};
 
 use std::ffi::CStr;
 use std::fmt;
@@ -28,14 +32,27 @@ pub struct Device {
     file: File,
 }
 
-/// What [`Device::ns_set`] reports back: the namespace's nsid and its slot's generation.
+/// What [`Device::ns_set`] reports back: the namespace's owner slot and its generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NsSetResult {
-    /// The nsid the namespace is bound to.
-    pub nsid: u32,
-    /// The generation of that nsid slot.
+    /// The namespace's owner slot id (the slot it took first; a promotion adds a wide slot
+    /// beside it, which [`Device::ns_info`] shows).
+    pub slot: u32,
+    /// The generation of the owner slot.
     pub generation: u32,
 }
+
+/// ABI 1's `struct gpid_version`, the 16 bytes before the layout, whose command an ABI 2
+/// module still answers (with `abi_version` 2) and an ABI 1 module answers alone.
+#[repr(C)]
+#[derive(Default)]
+struct GpidVersionV1 {
+    abi_version: u32,
+    pid_bits: u32,
+    features: u64,
+}
+
+const GPID_IOC_VERSION_V1: u32 = uapi::ior::<GpidVersionV1>(0x00);
 
 impl Device {
     /// Opens `/dev/gpid`.
@@ -75,15 +92,38 @@ impl Device {
         unsafe { self.ioctl_raw(cmd, (arg as *mut T).cast()) }.map(drop)
     }
 
-    /// `GPID_IOC_VERSION`: ABI version, encoding and active features of the running module.
+    /// `GPID_IOC_VERSION`: ABI version, layout and active features of the running module.
+    ///
+    /// A module older than ABI 2 does not know this command's size (`ENOTTY`); its answer to
+    /// the 16-byte form is returned instead, with the layout fields 0, so that the caller can
+    /// say which ABI it met ([`Layout::from_version`] refuses it).
     pub fn version(&self) -> io::Result<GpidVersion> {
         let mut v = GpidVersion::default();
         // SAFETY: GPID_IOC_VERSION takes a `struct gpid_version`.
-        unsafe { self.ioctl(uapi::GPID_IOC_VERSION, &mut v)? };
-        Ok(v)
+        match unsafe { self.ioctl(uapi::GPID_IOC_VERSION, &mut v) } {
+            Ok(()) => Ok(v),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => {
+                let mut old = GpidVersionV1::default();
+                // SAFETY: the 16-byte form of GPID_IOC_VERSION takes a `GpidVersionV1`.
+                unsafe { self.ioctl(GPID_IOC_VERSION_V1, &mut old) }.map_err(|_| e)?;
+                Ok(GpidVersion {
+                    abi_version: old.abi_version,
+                    pid_bits: old.pid_bits,
+                    features: old.features,
+                    ..Default::default()
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    /// `GPID_IOC_SELF`: the caller's canonical gpids, its namespace's nsid and level.
+    /// The running module's [`Layout`], from [`version`](Self::version): fails for a module
+    /// of another ABI.
+    pub fn layout(&self) -> io::Result<Layout> {
+        Layout::from_version(&self.version()?)
+    }
+
+    /// `GPID_IOC_SELF`: the caller's canonical gpids and its namespace's owner slot.
     pub fn self_ids(&self) -> io::Result<GpidSelf> {
         let mut s = GpidSelf::default();
         // SAFETY: GPID_IOC_SELF takes a `struct gpid_self`.
@@ -166,10 +206,11 @@ impl Device {
         Ok(l.gpids[..n].to_vec())
     }
 
-    /// `GPID_IOC_NS_INFO`: what the registry knows of namespace `nsid` (0: the caller's).
-    pub fn ns_info(&self, nsid: u32) -> io::Result<GpidNsInfo> {
+    /// `GPID_IOC_NS_INFO`: what the registry knows of the namespace holding slot `slot`
+    /// (either of its slots; 0: the caller's namespace).
+    pub fn ns_info(&self, slot: u32) -> io::Result<GpidNsInfo> {
         let mut i = GpidNsInfo {
-            nsid,
+            slot,
             ..Default::default()
         };
         // SAFETY: GPID_IOC_NS_INFO takes a `struct gpid_ns_info`.
@@ -177,22 +218,23 @@ impl Device {
         Ok(i)
     }
 
-    /// `GPID_IOC_NS_SET` on the PID namespace of `pid` (0: the caller's): binds it to `nsid`
-    /// and/or sets its export `policy` (`GPID_POLICY_*` bits). At least one must be given
-    /// (else `EINVAL`, as from the kernel).
+    /// `GPID_IOC_NS_SET` on the PID namespace of `pid` (0: the caller's): binds it to slot
+    /// `slot` of either class (an unbound namespace to exactly that slot, a narrow one
+    /// without a wide slot is promoted to that wide slot) and/or sets its export `policy`
+    /// (`GPID_POLICY_*` bits). At least one must be given (else `EINVAL`, as from the kernel).
     pub fn ns_set(
         &self,
         pid: i32,
-        nsid: Option<u32>,
+        slot: Option<u32>,
         policy: Option<u32>,
     ) -> io::Result<NsSetResult> {
         let mut s = uapi::GpidNsSet {
             pid,
             ..Default::default()
         };
-        if let Some(n) = nsid {
-            s.flags |= uapi::GPID_NS_SET_NSID;
-            s.nsid = n;
+        if let Some(n) = slot {
+            s.flags |= uapi::GPID_NS_SET_SLOT;
+            s.slot = n;
         }
         if let Some(p) = policy {
             s.flags |= uapi::GPID_NS_SET_POLICY;
@@ -201,7 +243,7 @@ impl Device {
         // SAFETY: GPID_IOC_NS_SET takes a `struct gpid_ns_set`.
         unsafe { self.ioctl(uapi::GPID_IOC_NS_SET, &mut s)? };
         Ok(NsSetResult {
-            nsid: s.nsid,
+            slot: s.slot,
             generation: s.generation,
         })
     }
@@ -267,44 +309,82 @@ pub fn feature_names(features: u64) -> Vec<&'static str> {
         .collect()
 }
 
-/// The largest nsid with `pid_bits` PID bits (255 for 22).
-pub fn max_nsid(pid_bits: u32) -> u32 {
-    uapi::GPID_MASK.checked_shr(pid_bits).unwrap_or(0)
+/// One line of `/proc/gpid/namespaces`: a bound namespace the reader can see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NsEntry {
+    /// Owner slot id.
+    pub slot: u32,
+    /// Generation of the owner slot.
+    pub generation: u32,
+    /// Nesting level below the reader's namespace.
+    pub level: u32,
+    /// The parent's owner slot id, 0 when the reader cannot see it.
+    pub parent: u32,
+    /// Inode number of the namespace.
+    pub ino: u64,
+    /// The namespace still has tasks.
+    pub live: bool,
+    /// `GPID_POLICY_*`.
+    pub policy: u32,
+    /// The owner slot's class.
+    pub class: Class,
+    /// The wide slot a promotion added, 0 if none.
+    pub wide: u32,
+    /// Its generation, 0 if none.
+    pub wide_generation: u32,
 }
 
-/// The largest namespace-local PID with `pid_bits` PID bits.
-pub fn max_nr(pid_bits: u32) -> u32 {
-    uapi::GPID_MASK & !uapi::GPID_MASK.checked_shl(pid_bits).unwrap_or(0)
+/// Parses `/proc/gpid/namespaces` text by the names in its header line, so that a column
+/// added later does not shift the others. `InvalidData` for a missing column or a bad line.
+pub fn parse_namespaces(text: &str) -> io::Result<Vec<NsEntry>> {
+    let bad = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|&h| h == name)
+            .ok_or_else(|| bad(format!("/proc/gpid/namespaces: no column '{name}'")))
+    };
+    let cols = [
+        col("slot")?,
+        col("generation")?,
+        col("level")?,
+        col("parent")?,
+        col("ino")?,
+        col("live")?,
+        col("policy")?,
+        col("class")?,
+        col("wide")?,
+        col("wide_generation")?,
+    ];
+    lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let bad_line = || bad(format!("/proc/gpid/namespaces: bad line '{line}'"));
+            let field = |i: usize| fields.get(cols[i]).copied().ok_or_else(bad_line);
+            let num = |i: usize| field(i)?.parse::<u64>().map_err(|_| bad_line());
+            let num32 = |i: usize| u32::try_from(num(i)?).map_err(|_| bad_line());
+            Ok(NsEntry {
+                slot: num32(0)?,
+                generation: num32(1)?,
+                level: num32(2)?,
+                parent: num32(3)?,
+                ino: num(4)?,
+                live: num(5)? != 0,
+                policy: num32(6)?,
+                class: Class::from_name(field(7)?).ok_or_else(bad_line)?,
+                wide: num32(8)?,
+                wide_generation: num32(9)?,
+            })
+        })
+        .collect()
 }
 
-/// Takes `gpid` apart into `(nsid, nr)` with `pid_bits` PID bits (the module's, from
-/// [`Device::version`]). Pure bit arithmetic: bits above [`uapi::GPID_MASK`] stay in the nsid,
-/// so an invalid value shows as one rather than being silently masked.
-pub fn split(gpid: u32, pid_bits: u32) -> (u32, u32) {
-    let nr_mask = 1u32.checked_shl(pid_bits).map_or(u32::MAX, |b| b - 1);
-    (gpid.checked_shr(pid_bits).unwrap_or(0), gpid & nr_mask)
-}
-
-/// Builds the gpid of PID `nr` in namespace `nsid` (0: unqualified), with the kernel's errors:
-/// `EINVAL` for `nr == 0`, an nsid above [`max_nsid`] or `pid_bits` outside 1..=29,
-/// `EOVERFLOW` for an `nr` above [`max_nr`].
-pub fn join(nsid: u32, nr: u32, pid_bits: u32) -> io::Result<u32> {
-    if !(1..uapi::GPID_MASK.count_ones()).contains(&pid_bits)
-        || nr == 0
-        || nsid > max_nsid(pid_bits)
-    {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
-    if nr > max_nr(pid_bits) {
-        return Err(io::Error::from_raw_os_error(libc::EOVERFLOW));
-    }
-    Ok(nsid << pid_bits | nr)
-}
-
-/// `gpid` as people read it: `nsid:nr (0xHEX)`.
-pub fn display(gpid: u32, pid_bits: u32) -> String {
-    let (nsid, nr) = split(gpid, pid_bits);
-    format!("{nsid}:{nr} ({gpid:#x})")
+/// `/proc/gpid/namespaces`, parsed.
+pub fn read_namespaces() -> io::Result<Vec<NsEntry>> {
+    parse_namespaces(&std::fs::read_to_string("/proc/gpid/namespaces")?)
 }
 
 /// An errno value, shown as `errno(3)` text plus its symbolic name:
@@ -392,59 +472,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn split_and_join_are_inverse() {
-        for pid_bits in [16, 22, 28, 29] {
-            for (nsid, nr) in [
-                (0, 1),
-                (1, 1),
-                (3.min(max_nsid(pid_bits)), 12345 % max_nr(pid_bits) + 1),
-                (max_nsid(pid_bits), max_nr(pid_bits)),
-            ] {
-                let g = join(nsid, nr, pid_bits).expect("valid");
-                assert!(g <= uapi::GPID_MASK);
-                assert_eq!(split(g, pid_bits), (nsid, nr), "pid_bits {pid_bits}");
+    fn namespaces_by_header() {
+        let text = "slot generation level parent ino live policy class wide wide_generation\n\
+                    1 1 0 0 4026531836 1 0 wide 0 0\n\
+                    65 3 1 1 4026532290 0 1 narrow 2 7\n";
+        let ns = parse_namespaces(text).unwrap();
+        assert_eq!(ns.len(), 2);
+        assert_eq!(
+            ns[1],
+            NsEntry {
+                slot: 65,
+                generation: 3,
+                level: 1,
+                parent: 1,
+                ino: 4026532290,
+                live: false,
+                policy: 1,
+                class: Class::Narrow,
+                wide: 2,
+                wide_generation: 7,
             }
-        }
-    }
-
-    #[test]
-    fn the_default_encoding() {
-        assert_eq!(max_nsid(22), 255);
-        assert_eq!(max_nr(22), (1 << 22) - 1);
-        assert_eq!(max_nsid(16), 16383);
-        assert_eq!(max_nsid(28), 3);
-        assert_eq!(max_nsid(29), 1);
-        assert_eq!(join(1, 5, 22).unwrap(), 0x400005);
-        assert_eq!(split(0x400005, 22), (1, 5));
-        assert_eq!(split(0x3fffffff, 22), (255, 0x3fffff));
-        assert_eq!(split(42, 22), (0, 42));
-    }
-
-    #[test]
-    fn join_rejects_what_the_kernel_rejects() {
-        let errno = |r: io::Result<u32>| r.unwrap_err().raw_os_error();
-        assert_eq!(errno(join(1, 0, 22)), Some(libc::EINVAL));
-        assert_eq!(errno(join(256, 1, 22)), Some(libc::EINVAL));
-        assert_eq!(errno(join(1, 1 << 22, 22)), Some(libc::EOVERFLOW));
-        assert_eq!(errno(join(1, 1, 0)), Some(libc::EINVAL));
-        assert_eq!(errno(join(0, 1, 30)), Some(libc::EINVAL));
-        assert_eq!(errno(join(0, 1, 64)), Some(libc::EINVAL));
-    }
-
-    #[test]
-    fn split_keeps_out_of_range_bits_visible() {
-        assert_eq!(split(0x4000_0001, 22), (256, 1));
-        // No panic on a nonsense pid_bits.
-        assert_eq!(split(7, 0), (7, 0));
-        assert_eq!(split(7, 32), (0, 7));
-        assert_eq!(split(7, 99), (0, 7));
-    }
-
-    #[test]
-    fn display_shows_both_forms() {
-        assert_eq!(display(0x400005, 22), "1:5 (0x400005)");
-        assert_eq!(display(0xc00001, 22), "3:1 (0xc00001)");
-        assert_eq!(display(7, 22), "0:7 (0x7)");
+        );
+        assert_eq!(ns[0].class, Class::Wide);
+        // Columns found by name: reordered or added to, the same entries.
+        let moved =
+            "extra class slot generation level parent ino live policy wide wide_generation\n\
+                     x narrow 65 3 1 1 4026532290 0 1 2 7\n";
+        assert_eq!(parse_namespaces(moved).unwrap(), ns[1..]);
+        let kind = |t: &str| parse_namespaces(t).unwrap_err().kind();
+        // ABI 1's header has no slot column.
+        assert_eq!(
+            kind("nsid generation level parent ino live policy\n"),
+            io::ErrorKind::InvalidData
+        );
+        assert_eq!(
+            kind("slot generation level parent ino live policy class wide wide_generation\n1 1 0 0 1 1 0 odd 0 0\n"),
+            io::ErrorKind::InvalidData
+        );
+        assert_eq!(
+            parse_namespaces(
+                "slot generation level parent ino live policy class wide wide_generation\n"
+            )
+            .unwrap(),
+            vec![]
+        );
     }
 
     #[test]
@@ -555,7 +626,13 @@ pub mod sockopt {
         let one: libc::c_int = 1;
         // SAFETY: `one` is a valid int option value for the call's duration.
         let r = unsafe {
-            libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&one as *const libc::c_int).cast(), 4)
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&one as *const libc::c_int).cast(),
+                4,
+            )
         };
         if r < 0 {
             return Err(io::Error::last_os_error());
@@ -565,7 +642,11 @@ pub mod sockopt {
 
     /// `getsockopt(fd, SOL_SOCKET, SO_PEERCRED)`.
     pub fn peercred(fd: libc::c_int) -> io::Result<libc::ucred> {
-        let mut u = libc::ucred { pid: 0, uid: 0, gid: 0 };
+        let mut u = libc::ucred {
+            pid: 0,
+            uid: 0,
+            gid: 0,
+        };
         let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
         // SAFETY: `u` and `len` are valid for the kernel's writes.
         let r = unsafe {

@@ -5,7 +5,7 @@
 //! `#define` and struct field of the header, so the two cannot drift.
 
 /// `GPID_ABI_VERSION`.
-pub const GPID_ABI_VERSION: u32 = 1;
+pub const GPID_ABI_VERSION: u32 = 2;
 /// `GPID_DEVICE_PATH`.
 pub const GPID_DEVICE_PATH: &str = "/dev/gpid";
 /// `GPID_IOC_MAGIC`.
@@ -34,16 +34,24 @@ pub const GPID_FEATURES: &[(u64, &str)] = &[
     (GPID_FEATURE_SIGQUEUE_THREAD, "sigqueue_thread"),
 ];
 
-/// `struct gpid_version`.
+/// `struct gpid_version`: the ABI and the layout of gpid values (see [`crate::Layout`]).
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct GpidVersion {
     /// `abi_version`.
     pub abi_version: u32,
-    /// `pid_bits`.
+    /// `pid_bits`: width of a wide slot and of the plain range.
     pub pid_bits: u32,
     /// `features`.
     pub features: u64,
+    /// `narrow_bits`: width of a narrow slot (at most `pid_bits`).
+    pub narrow_bits: u32,
+    /// `wide_slots`: W, slot ids 1..=W.
+    pub wide_slots: u32,
+    /// `narrow_slots`: N, slot ids W+1..=W+N.
+    pub narrow_slots: u32,
+    /// `narrow_start`: the value where narrow slot W+1 starts, `(W + 1) << pid_bits`.
+    pub narrow_start: u32,
 }
 
 /// `GPID_MASK`: every gpid fits the futex TID mask.
@@ -61,9 +69,9 @@ pub struct GpidSelf {
     pub tid: u32,
     /// `tgid`: canonical gpid of its thread group.
     pub tgid: u32,
-    /// `nsid`: nsid of the caller's PID namespace.
-    pub nsid: u32,
-    /// `level`: level of that namespace.
+    /// `slot`: owner slot id of the caller's PID namespace.
+    pub slot: u32,
+    /// `level`: always 0 (levels are relative to the caller).
     pub level: u32,
 }
 
@@ -152,28 +160,32 @@ pub const GPID_NS_LIVE: u32 = 1 << 0;
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct GpidNsInfo {
-    /// `nsid` (in; 0: the caller's namespace).
-    pub nsid: u32,
+    /// `slot` (in: a slot id of either class, 0: the caller's namespace; out: the owner slot).
+    pub slot: u32,
     /// `flags`: must be 0.
     pub flags: u32,
     /// `level` (out).
     pub level: u32,
-    /// `parent_nsid` (out).
-    pub parent_nsid: u32,
+    /// `parent_slot` (out): the parent's owner slot, 0 when not visible.
+    pub parent_slot: u32,
     /// `ino` (out).
     pub ino: u64,
-    /// `generation` (out).
+    /// `generation` (out): of the owner slot.
     pub generation: u32,
     /// `policy` (out): `GPID_POLICY_*`.
     pub policy: u32,
     /// `state` (out): `GPID_NS_*`.
     pub state: u32,
+    /// `wide_slot` (out): the wide slot a narrow namespace was promoted to, 0 if none.
+    pub wide_slot: u32,
+    /// `wide_generation` (out): generation of `wide_slot`, 0 if none.
+    pub wide_generation: u32,
     /// `reserved`: must be 0.
     pub reserved: u32,
 }
 
-/// `GPID_NS_SET_NSID`.
-pub const GPID_NS_SET_NSID: u32 = 1 << 0;
+/// `GPID_NS_SET_SLOT`: bind the namespace to slot `slot` (either class).
+pub const GPID_NS_SET_SLOT: u32 = 1 << 0;
 /// `GPID_NS_SET_POLICY`.
 pub const GPID_NS_SET_POLICY: u32 = 1 << 1;
 
@@ -185,11 +197,11 @@ pub struct GpidNsSet {
     pub pid: i32,
     /// `flags` (in): `GPID_NS_SET_*`.
     pub flags: u32,
-    /// `nsid` (in/out).
-    pub nsid: u32,
+    /// `slot` (in: with `GPID_NS_SET_SLOT`, the slot id wanted; out: the owner slot).
+    pub slot: u32,
     /// `policy` (in).
     pub policy: u32,
-    /// `generation` (out).
+    /// `generation` (out): of the owner slot.
     pub generation: u32,
     /// `reserved`: must be 0.
     pub reserved: u32,

@@ -145,7 +145,7 @@ fn rust_values() -> Vec<(String, String)> {
         GPID_ENCODE_TGID,
         GPID_POLICY_EXPORT,
         GPID_NS_LIVE,
-        GPID_NS_SET_NSID,
+        GPID_NS_SET_SLOT,
         GPID_NS_SET_POLICY,
         GPID_IOC_SELF,
         GPID_IOC_ENCODE,
@@ -172,9 +172,17 @@ fn rust_values() -> Vec<(String, String)> {
     v.extend(layout!(
         GpidVersion,
         "gpid_version",
-        [abi_version, pid_bits, features]
+        [
+            abi_version,
+            pid_bits,
+            features,
+            narrow_bits,
+            wide_slots,
+            narrow_slots,
+            narrow_start
+        ]
     ));
-    v.extend(layout!(GpidSelf, "gpid_self", [tid, tgid, nsid, level]));
+    v.extend(layout!(GpidSelf, "gpid_self", [tid, tgid, slot, level]));
     v.extend(layout!(
         GpidEncode,
         "gpid_encode",
@@ -199,21 +207,23 @@ fn rust_values() -> Vec<(String, String)> {
         GpidNsInfo,
         "gpid_ns_info",
         [
-            nsid,
+            slot,
             flags,
             level,
-            parent_nsid,
+            parent_slot,
             ino,
             generation,
             policy,
             state,
+            wide_slot,
+            wide_generation,
             reserved
         ]
     ));
     v.extend(layout!(
         GpidNsSet,
         "gpid_ns_set",
-        [pid, flags, nsid, policy, generation, reserved]
+        [pid, flags, slot, policy, generation, reserved]
     ));
     v.extend(layout!(
         GpidRobustRegister,

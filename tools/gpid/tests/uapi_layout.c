@@ -37,6 +37,10 @@ int main(void)
 	FIELD(gpid_version, abi_version);
 	FIELD(gpid_version, pid_bits);
 	FIELD(gpid_version, features);
+	FIELD(gpid_version, narrow_bits);
+	FIELD(gpid_version, wide_slots);
+	FIELD(gpid_version, narrow_slots);
+	FIELD(gpid_version, narrow_start);
 	CONST(GPID_IOC_VERSION);
 
 	CONST(GPID_MASK);
@@ -46,7 +50,7 @@ int main(void)
 	SIZE(gpid_self);
 	FIELD(gpid_self, tid);
 	FIELD(gpid_self, tgid);
-	FIELD(gpid_self, nsid);
+	FIELD(gpid_self, slot);
 	FIELD(gpid_self, level);
 
 	CONST(GPID_ENCODE_TGID);
@@ -81,23 +85,25 @@ int main(void)
 	CONST(GPID_NS_LIVE);
 
 	SIZE(gpid_ns_info);
-	FIELD(gpid_ns_info, nsid);
+	FIELD(gpid_ns_info, slot);
 	FIELD(gpid_ns_info, flags);
 	FIELD(gpid_ns_info, level);
-	FIELD(gpid_ns_info, parent_nsid);
+	FIELD(gpid_ns_info, parent_slot);
 	FIELD(gpid_ns_info, ino);
 	FIELD(gpid_ns_info, generation);
 	FIELD(gpid_ns_info, policy);
 	FIELD(gpid_ns_info, state);
+	FIELD(gpid_ns_info, wide_slot);
+	FIELD(gpid_ns_info, wide_generation);
 	FIELD(gpid_ns_info, reserved);
 
-	CONST(GPID_NS_SET_NSID);
+	CONST(GPID_NS_SET_SLOT);
 	CONST(GPID_NS_SET_POLICY);
 
 	SIZE(gpid_ns_set);
 	FIELD(gpid_ns_set, pid);
 	FIELD(gpid_ns_set, flags);
-	FIELD(gpid_ns_set, nsid);
+	FIELD(gpid_ns_set, slot);
 	FIELD(gpid_ns_set, policy);
 	FIELD(gpid_ns_set, generation);
 	FIELD(gpid_ns_set, reserved);

@@ -471,7 +471,7 @@ impl Drop for Sysctl {
     }
 }
 
-/// Live namespaces in /proc/gpid/namespaces (`nsid generation level parent ino live policy`).
+/// Live namespaces in /proc/gpid/namespaces (`slot generation level parent ino live ...`).
 fn live_namespaces() -> Option<usize> {
     let s = std::fs::read_to_string("/proc/gpid/namespaces").ok()?;
     Some(
@@ -584,7 +584,7 @@ fn run(args: &Args) -> Result<bool, String> {
     let v = dev
         .version()
         .map_err(|e| format!("version: {}", describe(&e)))?;
-    let bits = v.pid_bits;
+    let layout = gpid::Layout::from_version(&v).map_err(|e| describe(&e))?;
     let mut agree = true;
     let mut check = |what: &str, ok: bool| {
         if !ok {
@@ -645,7 +645,10 @@ fn run(args: &Args) -> Result<bool, String> {
         .ino();
     let child_gpid = dev.encode(child, false);
     if let Ok(g) = child_gpid {
-        check("child gpid is (nsid, 1)", gpid::split(g, bits).1 == 1);
+        check(
+            "child gpid is (slot, 1)",
+            matches!(layout.split(g), gpid::Split::Slot { nr: 1, .. }),
+        );
         check(
             "decode(child gpid) == child",
             dev.decode(g).ok() == Some(child),
@@ -730,7 +733,7 @@ fn run(args: &Args) -> Result<bool, String> {
     if let Ok(l) = dev.levels(child, false) {
         check(
             "levels(child) has 2 entries ending in child",
-            l.len() == 2 && gpid::split(l[1], bits).1 == child as u32,
+            l.len() == 2 && layout.split(l[1]) == gpid::Split::Plain(child as u32),
         );
     }
     let (a, b) = t.compare(|| nspid(&mut buf), || dev.levels(child, false));
@@ -773,7 +776,7 @@ fn run(args: &Args) -> Result<bool, String> {
     // Scaling: the same decode with many live namespaces, then with many tasks.
     println!();
     header("scaling: decode (ns/op)", "base", "scaled");
-    let max_ns = (gpid::max_nsid(bits) as usize).min(args.namespaces);
+    let max_ns = (layout.max_slot() as usize).min(args.namespaces);
     let mut spawn_err = None;
     let mut newest_gpid = child_gpid.as_ref().ok().copied();
     while live_namespaces().map_or(inits.pids.len() + 1, |n| n) < max_ns {

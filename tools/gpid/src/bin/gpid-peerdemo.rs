@@ -5,7 +5,7 @@
 //!                                beside gpid's GPID_IOC_PEER and GPID_IOC_PIDFD
 //!   gpid-peerdemo connect PATH   connect, send one message, wait for the server to close
 
-use gpid::{display, uapi, Device};
+use gpid::{uapi, Device, Layout};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -57,11 +57,11 @@ fn recv_creds(fd: libc::c_int) -> io::Result<(Option<libc::ucred>, Option<libc::
     Ok((cred, pidfd))
 }
 
-fn gpid_text(gpid: u32, bits: u32) -> String {
+fn gpid_text(gpid: u32, layout: &Layout) -> String {
     if gpid == 0 {
         "0 (not given: the peer is invisible here and its namespace does not export)".into()
     } else {
-        display(gpid, bits)
+        layout.display(gpid)
     }
 }
 
@@ -73,7 +73,7 @@ fn serve(path: &str) -> io::Result<()> {
     set_flag(fd, libc::SO_PASSCRED)?;
     set_flag(fd, SO_PASSPIDFD)?;
     let dev = Device::open()?;
-    let bits = dev.version()?.pid_bits;
+    let layout = dev.layout()?;
 
     let u = gpid::sockopt::peercred(fd)?;
     println!(
@@ -84,7 +84,7 @@ fn serve(path: &str) -> io::Result<()> {
     println!(
         "[server] gpid GPID_IOC_PEER:       pid {} gpid {} uid {} gid {} alive {}",
         p.pid,
-        gpid_text(p.gpid, bits),
+        gpid_text(p.gpid, &layout),
         p.uid,
         p.gid,
         p.state & uapi::GPID_PEER_ALIVE != 0
@@ -101,7 +101,7 @@ fn serve(path: &str) -> io::Result<()> {
         println!(
             "[server] message SCM_PIDFD + GPID_IOC_PIDFD: pid {} gpid {}",
             q.pid,
-            gpid_text(q.gpid, bits)
+            gpid_text(q.gpid, &layout)
         );
         // SAFETY: the pidfd was installed for us; closed once.
         unsafe { libc::close(pfd) };

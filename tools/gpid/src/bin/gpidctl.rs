@@ -1,30 +1,38 @@
 //! gpidctl: command-line access to /dev/gpid.
 
-use gpid::{describe, display, split, Device, Errno};
+use gpid::{describe, Class, Device, Errno, Layout, Split};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: gpidctl [--json] COMMAND [ARGS]
 
 commands:
-  self                      gpids of gpidctl itself (thread and thread group), nsid and
-                            level of its PID namespace
+  self                      gpids of gpidctl itself (thread and thread group), owner slot
+                            and level of its PID namespace
   encode [--tgid] PID       the canonical gpid of PID (a PID or TID in this namespace;
                             0: gpidctl itself); --tgid: of its thread group instead
   decode GPID...            the PID in this namespace of each GPID; fails (1) if any
                             does not name a task visible here
+  split GPID...             each GPID taken apart by the module's layout: slot, class
+                            (wide or narrow) and PID part, or plain or unused
   levels [--tgid] PID       PID's gpid in every namespace from its own up to this one
-  ns [NSID]                 what the registry knows of namespace NSID (default: this one)
-  ns-set [--nsid N] [--export on|off] PID
-                            bind the PID namespace of PID to nsid N (checkpoint/restore;
-                            needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN) and/or set its
-                            export policy (needs CAP_SYS_ADMIN); at least one option
+  ns [SLOT]                 what the registry knows of the namespace holding SLOT (either
+                            of its slots; default: this namespace)
+  namespaces                the bound namespaces visible here (/proc/gpid/namespaces):
+                            owner slot and class, wide slot of a promoted one, and more
+  ns-set [--slot N] [--export on|off] PID
+                            bind the PID namespace of PID to slot N of either class (an
+                            unbound namespace; or a wide N for a narrow one not yet
+                            promoted; checkpoint/restore; needs CAP_CHECKPOINT_RESTORE or
+                            CAP_SYS_ADMIN) and/or set its export policy (needs
+                            CAP_SYS_ADMIN); at least one option
   peer FD                   the peer of socket FD (an fd gpidctl inherited) as SO_PEERCRED
                             reports it, plus its gpid (when visible or exported) and
                             whether it is still alive
   msq MSQID                 last sender and receiver of SysV message queue MSQID (this
                             IPC namespace; needs read permission, as msgctl IPC_STAT)
-  version                   ABI version, pid_bits and active features of the module
+  version                   ABI version, layout (the two slot classes) and active
+                            features of the module
   kill [-q VALUE] [--thread] SIG TARGET
                             sigqueue(3) through gpid: SIG (number, NAME, RTMIN+N) with
                             VALUE (default 0) to the process TARGET (a GPID; a plain
@@ -35,8 +43,9 @@ commands:
                             its namespace exports it (GPID_IOC_SIGSENDER)
   help                      this text
 
-A GPID is decimal, 0x hex, or NSID:NR. NSID and PID are decimal or 0x hex.
-gpids are shown as nsid:nr (0xHEX); nsid 0 means \"in the reader's own namespace\".
+A GPID is decimal, 0x hex, or SLOT:NR. SLOT and PID are decimal or 0x hex.
+gpids are shown as slot:nr (0xHEX, class); slot 0 means \"in the reader's own
+namespace\". Slot ids 1..W are wide, W+1..W+N narrow (see gpidctl version).
 
 options:
   --json      one JSON object on stdout instead of text
@@ -86,8 +95,10 @@ fn main() -> ExitCode {
         "self" => no_args(args).and_then(|()| cmd_self(out)),
         "encode" => cmd_encode(out, args),
         "decode" => cmd_decode(out, args),
+        "split" => cmd_split(out, args),
         "levels" => cmd_levels(out, args),
         "ns" => cmd_ns(out, args),
+        "namespaces" => no_args(args).and_then(|()| cmd_namespaces(out)),
         "ns-set" => cmd_ns_set(out, args),
         "peer" => cmd_peer(out, args),
         "msq" => cmd_msq(out, args),
@@ -116,10 +127,33 @@ struct Out {
     json: bool,
 }
 
-/// A gpid as a JSON object: value, hex and both halves.
-fn json_gpid(gpid: u32, pid_bits: u32) -> String {
-    let (nsid, nr) = split(gpid, pid_bits);
-    format!("{{\"gpid\":{gpid},\"hex\":\"{gpid:#x}\",\"nsid\":{nsid},\"nr\":{nr}}}")
+/// A gpid as a JSON object: value, hex, and its parts (`class` is `wide`, `narrow`, `plain`
+/// with slot 0, or `unused` with slot and nr null).
+fn json_gpid(gpid: u32, layout: &Layout) -> String {
+    let (class, slot, nr) = match layout.split(gpid) {
+        Split::Plain(nr) => ("plain", "0".to_string(), nr.to_string()),
+        Split::Slot { class, slot_id, nr } => (class.name(), slot_id.to_string(), nr.to_string()),
+        Split::Unused => ("unused", "null".to_string(), "null".to_string()),
+    };
+    format!(
+        "{{\"gpid\":{gpid},\"hex\":\"{gpid:#x}\",\"class\":\"{class}\",\"slot\":{slot},\"nr\":{nr}}}"
+    )
+}
+
+/// A slot id with its class: `65 (narrow)`; `0 (-)` and `N (no such slot)` for the others.
+fn slot_text(layout: &Layout, slot: u32) -> String {
+    match layout.class(slot) {
+        Some(class) => format!("{slot} ({class})"),
+        None if slot == 0 => "0 (-)".to_string(),
+        None => format!("{slot} (no such slot)"),
+    }
+}
+
+/// A slot id's class as a JSON value: `"wide"`, `"narrow"` or null.
+fn json_class(layout: &Layout, slot: u32) -> String {
+    layout
+        .class(slot)
+        .map_or_else(|| "null".to_string(), |c| json_str(c.name()))
 }
 
 /// A JSON string literal: user input is echoed back, so it is escaped.
@@ -171,26 +205,48 @@ fn parse_pid(s: &str) -> Result<i32, Failure> {
     parse_num(s).ok_or_else(|| usage(format!("'{s}' is not a PID")))
 }
 
-fn parse_nsid(s: &str) -> Result<u32, Failure> {
-    parse_num(s).ok_or_else(|| usage(format!("'{s}' is not an nsid")))
+fn parse_slot(s: &str) -> Result<u32, Failure> {
+    parse_num(s).ok_or_else(|| usage(format!("'{s}' is not a slot id")))
 }
 
 /// A GPID argument, parsed before the device is opened so that a typo is a usage error even
-/// without the module; `NSID:NR` needs the module's `pid_bits` to become a value.
+/// without the module; `SLOT:NR` needs the module's layout to become a value.
 enum GpidArg {
     Value(u32),
     Qualified(u32, u32),
 }
 
+impl GpidArg {
+    /// The value, made with `layout` for `SLOT:NR` (`what` names the argument in an error).
+    fn value(&self, layout: &Layout, what: &str) -> Result<u32, Failure> {
+        match *self {
+            GpidArg::Value(g) => Ok(g),
+            GpidArg::Qualified(slot, nr) => layout.make(slot, nr).map_err(|e| failed(what, &e)),
+        }
+    }
+}
+
 fn parse_gpid(s: &str) -> Result<GpidArg, Failure> {
-    let bad = || usage(format!("'{s}' is not a gpid (decimal, 0x hex or NSID:NR)"));
+    let bad = || usage(format!("'{s}' is not a gpid (decimal, 0x hex or SLOT:NR)"));
     match s.split_once(':') {
-        Some((nsid, nr)) => Ok(GpidArg::Qualified(
-            parse_num(nsid).ok_or_else(bad)?,
+        Some((slot, nr)) => Ok(GpidArg::Qualified(
+            parse_num(slot).ok_or_else(bad)?,
             parse_num(nr).ok_or_else(bad)?,
         )),
         None => parse_num(s).map(GpidArg::Value).ok_or_else(bad),
     }
+}
+
+/// Parses every GPID argument (all of them first: a typo in the last one should not leave
+/// half the output).
+fn parse_gpids(args: &[String]) -> Result<Vec<GpidArg>, Failure> {
+    if let Some(opt) = args.iter().find(|a| a.starts_with("--")) {
+        return Err(usage(format!("unknown option '{opt}'")));
+    }
+    if args.is_empty() {
+        return Err(usage("missing GPID"));
+    }
+    args.iter().map(|a| parse_gpid(a)).collect()
 }
 
 /// Splits `--tgid` off the arguments of `encode` and `levels`, which take exactly one PID.
@@ -212,28 +268,29 @@ fn open() -> Result<Device, Failure> {
     Device::open().map_err(|e| failed(gpid::uapi::GPID_DEVICE_PATH, &e))
 }
 
-/// Opens the device and learns `pid_bits`, which every gpid display needs.
-fn open_with_bits() -> Result<(Device, u32), Failure> {
+/// Opens the device and learns its layout, which every gpid display needs.
+fn open_with_layout() -> Result<(Device, Layout), Failure> {
     let dev = open()?;
-    let v = dev.version().map_err(|e| failed("version", &e))?;
-    Ok((dev, v.pid_bits))
+    let layout = dev.layout().map_err(|e| failed("version", &e))?;
+    Ok((dev, layout))
 }
 
 fn cmd_self(out: Out) -> Outcome {
-    let (dev, bits) = open_with_bits()?;
+    let (dev, layout) = open_with_layout()?;
     let s = dev.self_ids().map_err(|e| failed("self", &e))?;
     if out.json {
         println!(
-            "{{\"tid\":{},\"tgid\":{},\"nsid\":{},\"level\":{},\"pid_bits\":{bits}}}",
-            json_gpid(s.tid, bits),
-            json_gpid(s.tgid, bits),
-            s.nsid,
+            "{{\"tid\":{},\"tgid\":{},\"slot\":{},\"class\":{},\"level\":{}}}",
+            json_gpid(s.tid, &layout),
+            json_gpid(s.tgid, &layout),
+            s.slot,
+            json_class(&layout, s.slot),
             s.level
         );
     } else {
-        println!("tid    {}", display(s.tid, bits));
-        println!("tgid   {}", display(s.tgid, bits));
-        println!("nsid   {}", s.nsid);
+        println!("tid    {}", layout.display(s.tid));
+        println!("tgid   {}", layout.display(s.tgid));
+        println!("slot   {}", slot_text(&layout, s.slot));
         println!("level  {}", s.level);
     }
     Ok(())
@@ -241,7 +298,7 @@ fn cmd_self(out: Out) -> Outcome {
 
 fn cmd_encode(out: Out, args: &[String]) -> Outcome {
     let (tgid, pid) = tgid_and_pid(args)?;
-    let (dev, bits) = open_with_bits()?;
+    let (dev, layout) = open_with_layout()?;
     let what = if tgid { "encode --tgid" } else { "encode" };
     let g = dev
         .encode(pid, tgid)
@@ -249,36 +306,22 @@ fn cmd_encode(out: Out, args: &[String]) -> Outcome {
     if out.json {
         println!(
             "{{\"pid\":{pid},\"tgid\":{tgid},\"gpid\":{}}}",
-            json_gpid(g, bits)
+            json_gpid(g, &layout)
         );
     } else {
-        println!("{pid} -> {}", display(g, bits));
+        println!("{pid} -> {}", layout.display(g));
     }
     Ok(())
 }
 
 fn cmd_decode(out: Out, args: &[String]) -> Outcome {
-    if let Some(opt) = args.iter().find(|a| a.starts_with("--")) {
-        return Err(usage(format!("unknown option '{opt}'")));
-    }
-    if args.is_empty() {
-        return Err(usage("missing GPID"));
-    }
-    // Parse everything first: a typo in the last argument should not leave half the output.
-    let parsed = args
+    let parsed = parse_gpids(args)?;
+    let (dev, layout) = open_with_layout()?;
+    let gpids = args
         .iter()
-        .map(|a| parse_gpid(a))
+        .zip(&parsed)
+        .map(|(arg, p)| p.value(&layout, &format!("decode {arg}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let (dev, bits) = open_with_bits()?;
-    let mut gpids = Vec::with_capacity(parsed.len());
-    for (arg, p) in args.iter().zip(parsed) {
-        gpids.push(match p {
-            GpidArg::Value(g) => g,
-            GpidArg::Qualified(nsid, nr) => {
-                gpid::join(nsid, nr, bits).map_err(|e| failed(format!("decode {arg}"), &e))?
-            }
-        });
-    }
     let mut entries = Vec::new();
     let mut errors = Vec::new();
     for (arg, &g) in args.iter().zip(&gpids) {
@@ -286,15 +329,15 @@ fn cmd_decode(out: Out, args: &[String]) -> Outcome {
             Ok(pid) if out.json => entries.push(format!(
                 "{{\"input\":{},\"gpid\":{},\"pid\":{pid}}}",
                 json_str(arg),
-                json_gpid(g, bits)
+                json_gpid(g, &layout)
             )),
-            Ok(pid) => println!("{} -> {pid}", display(g, bits)),
+            Ok(pid) => println!("{} -> {pid}", layout.display(g)),
             Err(e) => {
                 if out.json {
                     entries.push(format!(
                         "{{\"input\":{},\"gpid\":{},{}}}",
                         json_str(arg),
-                        json_gpid(g, bits),
+                        json_gpid(g, &layout),
                         json_errno(&e)
                     ));
                 }
@@ -316,15 +359,46 @@ fn cmd_decode(out: Out, args: &[String]) -> Outcome {
     }
 }
 
+/// `gpidctl split GPID...`: arithmetic only, no lookup; `SLOT:NR` is checked as decode checks
+/// it (`EINVAL`, `EOVERFLOW`).
+fn cmd_split(out: Out, args: &[String]) -> Outcome {
+    let parsed = parse_gpids(args)?;
+    let (_dev, layout) = open_with_layout()?;
+    let mut entries = Vec::new();
+    for (arg, p) in args.iter().zip(&parsed) {
+        let g = p.value(&layout, &format!("split {arg}"))?;
+        if out.json {
+            entries.push(format!(
+                "{{\"input\":{},\"gpid\":{}}}",
+                json_str(arg),
+                json_gpid(g, &layout)
+            ));
+            continue;
+        }
+        let note = match layout.split(g) {
+            Split::Plain(0) | Split::Slot { nr: 0, .. } => "  (PID part 0: names nothing)",
+            Split::Plain(_) => "  (a PID in the reader's own namespace)",
+            Split::Unused if g > gpid::uapi::GPID_MASK => "  (above GPID_MASK: EINVAL)",
+            Split::Unused => "  (past the last narrow slot: names nothing)",
+            Split::Slot { .. } => "",
+        };
+        println!("{g:#x}  {}{note}", layout.split(g));
+    }
+    if out.json {
+        println!("{{\"results\":[{}]}}", entries.join(","));
+    }
+    Ok(())
+}
+
 fn cmd_levels(out: Out, args: &[String]) -> Outcome {
     let (tgid, pid) = tgid_and_pid(args)?;
-    let (dev, bits) = open_with_bits()?;
+    let (dev, layout) = open_with_layout()?;
     let what = if tgid { "levels --tgid" } else { "levels" };
     let levels = dev
         .levels(pid, tgid)
         .map_err(|e| failed(format!("{what} {pid}"), &e))?;
     if out.json {
-        let list: Vec<String> = levels.iter().map(|&g| json_gpid(g, bits)).collect();
+        let list: Vec<String> = levels.iter().map(|&g| json_gpid(g, &layout)).collect();
         println!(
             "{{\"pid\":{pid},\"tgid\":{tgid},\"levels\":[{}]}}",
             list.join(",")
@@ -339,36 +413,46 @@ fn cmd_levels(out: Out, args: &[String]) -> Outcome {
             (false, true) => "  (this namespace)",
             (false, false) => "",
         };
-        println!("[{i}] {}{note}", display(g, bits));
+        println!("[{i}] {}{note}", layout.display(g));
     }
     Ok(())
 }
 
 fn cmd_ns(out: Out, args: &[String]) -> Outcome {
-    let nsid = match args {
+    let slot = match args {
         [] => 0,
-        [n] => parse_nsid(n)?,
+        [n] => parse_slot(n)?,
         [_, extra, ..] => return Err(usage(format!("unexpected argument '{extra}'"))),
     };
-    let dev = open()?;
+    let (dev, layout) = open_with_layout()?;
     let i = dev
-        .ns_info(nsid)
-        .map_err(|e| failed(format!("ns {nsid}"), &e))?;
+        .ns_info(slot)
+        .map_err(|e| failed(format!("ns {slot}"), &e))?;
     let live = i.state & gpid::uapi::GPID_NS_LIVE != 0;
     let export = i.policy & gpid::uapi::GPID_POLICY_EXPORT != 0;
     if out.json {
         println!(
-            "{{\"nsid\":{},\"generation\":{},\"level\":{},\"parent_nsid\":{},\"ino\":{},\"state\":{},\"live\":{live},\"policy\":{},\"export\":{export}}}",
-            i.nsid, i.generation, i.level, i.parent_nsid, i.ino, i.state, i.policy
+            "{{\"slot\":{},\"class\":{},\"generation\":{},\"wide_slot\":{},\"wide_generation\":{},\"level\":{},\"parent_slot\":{},\"ino\":{},\"state\":{},\"live\":{live},\"policy\":{},\"export\":{export}}}",
+            i.slot,
+            json_class(&layout, i.slot),
+            i.generation,
+            i.wide_slot,
+            i.wide_generation,
+            i.level,
+            i.parent_slot,
+            i.ino,
+            i.state,
+            i.policy
         );
     } else {
-        let parent = if i.parent_nsid == 0 {
+        let parent = if i.parent_slot == 0 {
             "- (root, or not visible)".to_string()
         } else {
-            i.parent_nsid.to_string()
+            slot_text(&layout, i.parent_slot)
         };
-        println!("nsid        {}", i.nsid);
+        println!("slot        {} (owner slot)", slot_text(&layout, i.slot));
         println!("generation  {}", i.generation);
+        println!("wide slot   {}", wide_slot_text(&layout, &i));
         println!("level       {}", i.level);
         println!("parent      {parent}");
         println!("ino         {}", i.ino);
@@ -385,8 +469,91 @@ fn cmd_ns(out: Out, args: &[String]) -> Outcome {
     Ok(())
 }
 
+/// The promoted wide slot of a namespace as `gpidctl ns` shows it.
+fn wide_slot_text(layout: &Layout, i: &gpid::GpidNsInfo) -> String {
+    match (i.wide_slot, layout.class(i.slot)) {
+        (0, Some(Class::Wide)) => "- (bound wide: one slot for every PID)".to_string(),
+        (0, _) => format!(
+            "- (not promoted: PIDs up to {} only so far)",
+            layout.max_nr(Class::Narrow)
+        ),
+        (w, _) => format!(
+            "{w} (generation {}; for PIDs above {})",
+            i.wide_generation,
+            layout.max_nr(Class::Narrow)
+        ),
+    }
+}
+
+/// `gpidctl namespaces`: /proc/gpid/namespaces as a table, one line per bound namespace.
+fn cmd_namespaces(out: Out) -> Outcome {
+    let list = gpid::read_namespaces().map_err(|e| failed("/proc/gpid/namespaces", &e))?;
+    if out.json {
+        let entries: Vec<String> = list
+            .iter()
+            .map(|n| {
+                format!(
+                    "{{\"slot\":{},\"class\":\"{}\",\"generation\":{},\"wide_slot\":{},\"wide_generation\":{},\"level\":{},\"parent_slot\":{},\"ino\":{},\"live\":{},\"policy\":{}}}",
+                    n.slot, n.class, n.generation, n.wide, n.wide_generation, n.level, n.parent,
+                    n.ino, n.live, n.policy
+                )
+            })
+            .collect();
+        println!("{{\"namespaces\":[{}]}}", entries.join(","));
+        return Ok(());
+    }
+    println!(
+        "{:>6} {:<6} {:>10} {:>6} {:>10} {:>5} {:>6} {:>12} {:<4} {:<6}",
+        "slot",
+        "class",
+        "generation",
+        "wide",
+        "wide_gen",
+        "level",
+        "parent",
+        "ino",
+        "live",
+        "export"
+    );
+    let dash = |v: u32| {
+        if v == 0 {
+            "-".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    for n in &list {
+        println!(
+            "{:>6} {:<6} {:>10} {:>6} {:>10} {:>5} {:>6} {:>12} {:<4} {:<6}",
+            n.slot,
+            n.class.name(),
+            n.generation,
+            dash(n.wide),
+            dash(n.wide_generation),
+            n.level,
+            dash(n.parent),
+            n.ino,
+            if n.live { "yes" } else { "no" },
+            if n.policy & gpid::uapi::GPID_POLICY_EXPORT != 0 {
+                "on"
+            } else {
+                "off"
+            }
+        );
+    }
+    let count = |class| list.iter().filter(|n| n.class == class).count();
+    println!(
+        "{} namespaces: {} narrow ({} promoted), {} wide",
+        list.len(),
+        count(Class::Narrow),
+        list.iter().filter(|n| n.wide != 0).count(),
+        count(Class::Wide)
+    );
+    Ok(())
+}
+
 fn cmd_ns_set(out: Out, args: &[String]) -> Outcome {
-    let mut nsid = None;
+    let mut slot = None;
     let mut policy = None;
     let mut pid = None;
     let mut it = args.iter();
@@ -403,7 +570,7 @@ fn cmd_ns_set(out: Out, args: &[String]) -> Outcome {
                 .ok_or_else(|| usage(format!("{opt} needs a value")))
         };
         match opt {
-            "--nsid" => nsid = Some(parse_nsid(&value()?)?),
+            "--slot" => slot = Some(parse_slot(&value()?)?),
             "--export" => {
                 policy = Some(match value()?.as_str() {
                     "on" => gpid::uapi::GPID_POLICY_EXPORT,
@@ -417,17 +584,21 @@ fn cmd_ns_set(out: Out, args: &[String]) -> Outcome {
         }
     }
     let pid = pid.ok_or_else(|| usage("missing PID"))?;
-    if nsid.is_none() && policy.is_none() {
-        return Err(usage("ns-set needs --nsid or --export"));
+    if slot.is_none() && policy.is_none() {
+        return Err(usage("ns-set needs --slot or --export"));
     }
-    let dev = open()?;
+    let (dev, layout) = open_with_layout()?;
     let r = dev
-        .ns_set(pid, nsid, policy)
+        .ns_set(pid, slot, policy)
         .map_err(|e| failed(format!("ns-set {pid}"), &e))?;
+    // The answer names the owner slot only; a promotion shows in NS_INFO.
+    let wide = dev.ns_info(r.slot).map_or(0, |i| i.wide_slot);
     if out.json {
         println!(
-            "{{\"pid\":{pid},\"nsid\":{},\"generation\":{}}}",
-            r.nsid, r.generation
+            "{{\"pid\":{pid},\"slot\":{},\"class\":{},\"generation\":{},\"wide_slot\":{wide}}}",
+            r.slot,
+            json_class(&layout, r.slot),
+            r.generation
         );
     } else {
         let export = match policy {
@@ -435,16 +606,22 @@ fn cmd_ns_set(out: Out, args: &[String]) -> Outcome {
             Some(_) => ", export off",
             None => "",
         };
+        let wide = if wide == 0 {
+            String::new()
+        } else {
+            format!(", wide slot {wide}")
+        };
         println!(
-            "namespace of pid {pid}: nsid {} (generation {}){export}",
-            r.nsid, r.generation
+            "namespace of pid {pid}: slot {} (generation {}){wide}{export}",
+            slot_text(&layout, r.slot),
+            r.generation
         );
     }
     Ok(())
 }
 
 /// One side of a queue (`GPID_MSQ_*` state, pid here, gpid), as text and as JSON.
-fn msq_side(state: u32, pid: i32, g: u32, bits: u32) -> (String, String) {
+fn msq_side(state: u32, pid: i32, g: u32, layout: &Layout) -> (String, String) {
     use gpid::uapi::{GPID_MSQ_NONE, GPID_MSQ_PARTY, GPID_MSQ_UNKNOWN};
     let name = match state {
         GPID_MSQ_UNKNOWN => "unknown",
@@ -455,7 +632,7 @@ fn msq_side(state: u32, pid: i32, g: u32, bits: u32) -> (String, String) {
     let gpid_json = if g == 0 {
         "null".to_string()
     } else {
-        json_gpid(g, bits)
+        json_gpid(g, layout)
     };
     let json = format!(
         "{{\"state\":{},\"state_value\":{state},\"pid\":{pid},\"gpid\":{gpid_json}}}",
@@ -473,7 +650,7 @@ fn msq_side(state: u32, pid: i32, g: u32, bits: u32) -> (String, String) {
             let g = if g == 0 {
                 "- (not exported)".to_string()
             } else {
-                display(g, bits)
+                layout.display(g)
             };
             format!("pid {pid}, gpid {g}")
         }
@@ -489,12 +666,12 @@ fn cmd_msq(out: Out, args: &[String]) -> Outcome {
         [s] => parse_num(s).ok_or_else(|| usage(format!("'{s}' is not a msqid")))?,
         [_, extra, ..] => return Err(usage(format!("unexpected argument '{extra}'"))),
     };
-    let (dev, bits) = open_with_bits()?;
+    let (dev, layout) = open_with_layout()?;
     let q = dev
         .msq(msqid)
         .map_err(|e| failed(format!("msq {msqid}"), &e))?;
-    let (st, sj) = msq_side(q.sender_state, q.sender_pid, q.sender_gpid, bits);
-    let (rt, rj) = msq_side(q.receiver_state, q.receiver_pid, q.receiver_gpid, bits);
+    let (st, sj) = msq_side(q.sender_state, q.sender_pid, q.sender_gpid, &layout);
+    let (rt, rj) = msq_side(q.receiver_state, q.receiver_pid, q.receiver_gpid, &layout);
     if out.json {
         println!("{{\"msqid\":{msqid},\"sender\":{sj},\"receiver\":{rj}}}");
     } else {
@@ -508,25 +685,70 @@ fn cmd_msq(out: Out, args: &[String]) -> Outcome {
 fn cmd_version(out: Out) -> Outcome {
     let v = open()?.version().map_err(|e| failed("version", &e))?;
     let names = gpid::feature_names(v.features);
+    // An ABI 1 module answers too (its 16-byte form): shown, then refused below.
+    let layout = Layout::from_version(&v);
     if out.json {
         let list: Vec<String> = names.iter().map(|n| json_str(n)).collect();
+        let classes = match &layout {
+            Ok(l) => format!(
+                ",\"narrow_bits\":{},\"wide_slots\":{},\"narrow_slots\":{},\"narrow_start\":{},\"narrow_end\":{},\"max_slot\":{}",
+                v.narrow_bits,
+                v.wide_slots,
+                v.narrow_slots,
+                v.narrow_start,
+                l.narrow_end(),
+                l.max_slot()
+            ),
+            Err(_) => String::new(),
+        };
         println!(
-            "{{\"abi_version\":{},\"pid_bits\":{},\"max_nsid\":{},\"features\":{},\"feature_names\":[{}]}}",
+            "{{\"abi_version\":{},\"pid_bits\":{}{classes},\"features\":{},\"feature_names\":[{}]}}",
             v.abi_version,
             v.pid_bits,
-            gpid::max_nsid(v.pid_bits),
             v.features,
             list.join(",")
         );
     } else {
-        println!("abi_version {}", v.abi_version);
+        println!("abi_version  {}", v.abi_version);
+        println!("pid_bits     {}", v.pid_bits);
+        if let Ok(l) = &layout {
+            println!("narrow_bits  {}", l.narrow_bits());
+            let class = |class: Class| {
+                let n = l.slots(class);
+                let first = if class == Class::Wide {
+                    1
+                } else {
+                    l.slots(Class::Wide) + 1
+                };
+                if n == 0 {
+                    return "none".to_string();
+                }
+                let last = first + n - 1;
+                let (lo, _) = l.base(first).expect("a slot of the layout");
+                let (hi, _) = l.base(last).expect("a slot of the layout");
+                format!(
+                    "{n}: slot ids {first}..={last}, PIDs 1..={}, values {lo:#x}..={:#x}",
+                    l.max_nr(class),
+                    hi + l.max_nr(class)
+                )
+            };
+            println!("wide slots   {}", class(Class::Wide));
+            println!("narrow slots {}", class(Class::Narrow));
+            println!(
+                "plain        PIDs 1..={} (values below {:#x})",
+                l.max_nr(Class::Wide),
+                1u32 << l.pid_bits()
+            );
+            if l.narrow_end() <= gpid::uapi::GPID_MASK {
+                println!(
+                    "unused       values {:#x}..={:#x}",
+                    l.narrow_end(),
+                    gpid::uapi::GPID_MASK
+                );
+            }
+        }
         println!(
-            "pid_bits    {} (nsids 1..={})",
-            v.pid_bits,
-            gpid::max_nsid(v.pid_bits)
-        );
-        println!(
-            "features    {:#x} ({})",
+            "features     {:#x} ({})",
             v.features,
             if names.is_empty() {
                 "none".into()
@@ -535,16 +757,15 @@ fn cmd_version(out: Out) -> Outcome {
             }
         );
     }
-    Ok(())
+    layout.map(drop).map_err(|e| failed("version", &e))
 }
-
 
 fn cmd_peer(out: Out, args: &[String]) -> Outcome {
     let [fd] = args else {
         return Err(usage("peer takes one FD"));
     };
     let fd = parse_pid(fd)?;
-    let (dev, bits) = open_with_bits()?;
+    let (dev, layout) = open_with_layout()?;
     let p = dev.peer(fd).map_err(|e| failed(format!("peer {fd}"), &e))?;
     let known = p.state & gpid::uapi::GPID_PEER_KNOWN != 0;
     let alive = p.state & gpid::uapi::GPID_PEER_ALIVE != 0;
@@ -552,7 +773,7 @@ fn cmd_peer(out: Out, args: &[String]) -> Outcome {
         println!(
             "{{\"fd\":{fd},\"known\":{known},\"alive\":{alive},\"pid\":{},\"gpid\":{},\"uid\":{},\"gid\":{}}}",
             p.pid,
-            json_gpid(p.gpid, bits),
+            json_gpid(p.gpid, &layout),
             p.uid,
             p.gid
         );
@@ -562,7 +783,7 @@ fn cmd_peer(out: Out, args: &[String]) -> Outcome {
         let gpid = if p.gpid == 0 {
             "- (hidden)".to_string()
         } else {
-            display(p.gpid, bits)
+            layout.display(p.gpid)
         };
         println!("pid    {}", p.pid);
         println!("gpid   {gpid}");
@@ -596,24 +817,19 @@ fn cmd_kill(out: Out, args: &[String]) -> Outcome {
     };
     let sig = gpid::parse_signal(sig).ok_or_else(|| usage(format!("'{sig}' is not a signal")))?;
     let target_arg = parse_gpid(target)?;
-    let (dev, bits) = open_with_bits()?;
-    let gpid = match target_arg {
-        GpidArg::Value(g) => g,
-        GpidArg::Qualified(nsid, nr) => {
-            gpid::join(nsid, nr, bits).map_err(|e| failed(format!("kill {target}"), &e))?
-        }
-    };
+    let (dev, layout) = open_with_layout()?;
+    let gpid = target_arg.value(&layout, &format!("kill {target}"))?;
     dev.sigqueue(gpid, thread, sig, value)
         .map_err(|e| failed(format!("kill {sig} {target}"), &e))?;
     if out.json {
         println!(
             "{{\"sig\":{sig},\"target\":{},\"value\":{value},\"thread\":{thread}}}",
-            json_gpid(gpid, bits)
+            json_gpid(gpid, &layout)
         );
     } else {
         println!(
             "queued signal {sig} (value {value}) to {}",
-            display(gpid, bits)
+            layout.display(gpid)
         );
     }
     Ok(())
@@ -640,10 +856,10 @@ fn cmd_sigwait(out: Out, args: &[String]) -> Outcome {
     let sig = sig.ok_or_else(|| usage("missing SIG"))?;
     // The device is optional: without the module, si_pid is all there is.
     let dev = Device::open().ok();
-    let bits = dev
+    let layout = dev
         .as_ref()
-        .and_then(|d| d.version().ok())
-        .map_or(22, |v| v.pid_bits);
+        .and_then(|d| d.layout().ok())
+        .unwrap_or_default();
     // SAFETY: sigset operations on a local set; blocking one signal for this process.
     let set = unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -689,14 +905,14 @@ fn cmd_sigwait(out: Out, args: &[String]) -> Outcome {
             _ => None,
         };
         if out.json {
-            let sender = sender.map_or("null".to_string(), |g| json_gpid(g, bits));
+            let sender = sender.map_or("null".to_string(), |g| json_gpid(g, &layout));
             println!(
                 "{{\"sig\":{sig},\"code\":{},\"si_pid\":{pid},\"si_uid\":{uid},\"value\":{value},\"sender\":{sender}}}",
                 info.si_code
             );
         } else {
             let sender = sender.map_or(String::new(), |g| {
-                format!(" sender gpid {}", display(g, bits))
+                format!(" sender gpid {}", layout.display(g))
             });
             println!("signal {sig} code {code} si_pid {pid} si_uid {uid} value {value}{sender}");
         }
@@ -739,17 +955,21 @@ mod tests {
     #[test]
     fn msq_sides() {
         use gpid::uapi::{GPID_MSQ_NONE, GPID_MSQ_PARTY, GPID_MSQ_UNKNOWN};
-        let (t, j) = msq_side(GPID_MSQ_PARTY, 0, 0xc00001, 22);
-        assert_eq!(t, "pid 0 (not visible here), gpid 3:1 (0xc00001)");
+        let l = Layout::DEFAULT;
+        let (t, j) = msq_side(GPID_MSQ_PARTY, 0, 0x1040_0001, &l);
+        assert_eq!(
+            t,
+            "pid 0 (not visible here), gpid 65:1 (0x10400001, narrow)"
+        );
         assert_eq!(
             j,
-            "{\"state\":\"party\",\"state_value\":2,\"pid\":0,\"gpid\":{\"gpid\":12582913,\"hex\":\"0xc00001\",\"nsid\":3,\"nr\":1}}"
+            "{\"state\":\"party\",\"state_value\":2,\"pid\":0,\"gpid\":{\"gpid\":272629761,\"hex\":\"0x10400001\",\"class\":\"narrow\",\"slot\":65,\"nr\":1}}"
         );
-        let (t, j) = msq_side(GPID_MSQ_PARTY, 42, 0, 22);
+        let (t, j) = msq_side(GPID_MSQ_PARTY, 42, 0, &l);
         assert_eq!(t, "pid 42, gpid - (not exported)");
         assert!(j.ends_with("\"pid\":42,\"gpid\":null}"));
-        assert!(msq_side(GPID_MSQ_NONE, 0, 0, 22).0.starts_with("none"));
-        assert!(msq_side(GPID_MSQ_UNKNOWN, 0, 0, 22)
+        assert!(msq_side(GPID_MSQ_NONE, 0, 0, &l).0.starts_with("none"));
+        assert!(msq_side(GPID_MSQ_UNKNOWN, 0, 0, &l)
             .1
             .contains("\"unknown\""));
     }
@@ -757,9 +977,50 @@ mod tests {
     #[test]
     fn json_strings_are_escaped() {
         assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+        let l = Layout::DEFAULT;
         assert_eq!(
-            json_gpid(0xc00001, 22),
-            "{\"gpid\":12582913,\"hex\":\"0xc00001\",\"nsid\":3,\"nr\":1}"
+            json_gpid(0xc00001, &l),
+            "{\"gpid\":12582913,\"hex\":\"0xc00001\",\"class\":\"wide\",\"slot\":3,\"nr\":1}"
         );
+        assert_eq!(
+            json_gpid(7, &l),
+            "{\"gpid\":7,\"hex\":\"0x7\",\"class\":\"plain\",\"slot\":0,\"nr\":7}"
+        );
+        assert_eq!(
+            json_gpid(1 << 30, &l),
+            "{\"gpid\":1073741824,\"hex\":\"0x40000000\",\"class\":\"unused\",\"slot\":null,\"nr\":null}"
+        );
+    }
+
+    #[test]
+    fn slots_with_their_class() {
+        let l = Layout::DEFAULT;
+        assert_eq!(slot_text(&l, 1), "1 (wide)");
+        assert_eq!(slot_text(&l, 65), "65 (narrow)");
+        assert_eq!(slot_text(&l, 0), "0 (-)");
+        assert_eq!(slot_text(&l, 12289), "12289 (no such slot)");
+        assert_eq!(json_class(&l, 64), "\"wide\"");
+        assert_eq!(json_class(&l, 0), "null");
+        // SLOT:NR arguments become values through the layout, narrow or wide.
+        let v = |s: &str| parse_gpid(s).ok().unwrap().value(&l, s).ok();
+        assert_eq!(v("65:7"), Some(0x1040_0007));
+        assert_eq!(v("1:5"), Some(0x40_0005));
+        assert_eq!(v("0:5"), Some(5));
+        assert_eq!(v("65:65536"), None);
+        assert_eq!(v("12289:1"), None);
+        let mut i = gpid::GpidNsInfo {
+            slot: 65,
+            ..Default::default()
+        };
+        assert!(wide_slot_text(&l, &i).starts_with("- (not promoted"));
+        i.wide_slot = 2;
+        i.wide_generation = 5;
+        assert_eq!(
+            wide_slot_text(&l, &i),
+            "2 (generation 5; for PIDs above 65535)"
+        );
+        i.slot = 3;
+        i.wide_slot = 0;
+        assert!(wide_slot_text(&l, &i).starts_with("- (bound wide"));
     }
 }
