@@ -73,6 +73,16 @@ pub enum Split {
     Unused,
 }
 
+impl Split {
+    /// The PID part: of a plain value or a slot's; `None` for an unused value.
+    pub fn nr(&self) -> Option<u32> {
+        match *self {
+            Split::Plain(nr) | Split::Slot { nr, .. } => Some(nr),
+            Split::Unused => None,
+        }
+    }
+}
+
 impl fmt::Display for Split {
     /// `slot 65 (narrow) nr 7`, `plain nr 7`, `unused`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -574,6 +584,9 @@ mod tests {
         assert_eq!(l.split(0x40_0005).to_string(), "slot 1 (wide) nr 5");
         assert_eq!(l.split(7).to_string(), "plain nr 7");
         assert_eq!(l.split(u32::MAX).to_string(), "unused");
+        assert_eq!(l.split(0x1040_0007).nr(), Some(7));
+        assert_eq!(l.split(7).nr(), Some(7));
+        assert_eq!(l.split(u32::MAX).nr(), None);
         // Unused only past the last narrow slot: a smaller layout leaves a gap at the top.
         let l = Layout::new(22, 16, 2, 3).unwrap();
         assert_eq!(l.narrow_end(), (3 << 22) + (3 << 16));

@@ -3,21 +3,24 @@
 //! (nanoseconds per operation, lower quartile of 7 rounds (see `typical`), stock and gpid
 //! rounds alternating; ratio =
 //! gpid / stock, so 0.1 means gpid is 10x faster), then a scaling table (`base  scaled
-//! ratio`) of decode with many namespaces and many tasks, whose ratio compares the two as
-//! multiples of getppid timed alongside each, since they are measured at different times.
+//! ratio`) of decode with 1 to 8192 bound namespaces and many tasks, whose ratio compares the
+//! two as multiples of getppid timed alongside each, since they are measured at different
+//! times, and what the layout holds at once (namespaces, promotions, memory).
 //!
 //! usage: gpid-bench [ITERS] [--namespaces N] [--tasks N] [--only TABLE]
 //!   ITERS           calls per round (default: calibrated to about 20 ms per round)
-//!   --only TABLE    run one table: core (with scaling and peer identities), signals, robust
+//!   --only TABLE    run one table: core (with peer identities), scaling, signals, robust
 //!                   or msq
-//!   --namespaces N  live PID namespaces for the scaling row (default 255, capped at max_nsid)
+//!   --namespaces N  PID namespaces besides the initial one for the scaling table (default
+//!                   8192, capped at the narrow slots); the decode rows are measured at 255,
+//!                   1024, 4096 and 8192 bound namespaces, as far as N goes
 //!   --tasks N       tasks for the scaling row (default 30000, capped by free memory)
 //!
-//! Needs root (it creates PID namespaces and raises threads-max and max_map_count for the
-//! duration). Every child it creates is killed and reaped before it exits, and every child
-//! dies with it if it is killed (PR_SET_PDEATHSIG).
+//! Needs root (it creates PID namespaces and raises threads-max, max_pid_namespaces and
+//! max_map_count for the duration). Every child it creates is killed and reaped before it
+//! exits, and every child dies with it if it is killed (PR_SET_PDEATHSIG).
 
-use gpid::{describe, Device};
+use gpid::{describe, Class, Device, Split};
 use std::ffi::CString;
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -29,8 +32,12 @@ use std::time::{Duration, Instant};
 
 #[path = "gpid-bench/module.rs"]
 mod module;
+#[path = "gpid-bench/nsinit.rs"]
+mod nsinit;
 #[path = "gpid-bench/peercred.rs"]
 mod peercred;
+#[path = "gpid-bench/scaling.rs"]
+mod scaling;
 
 const ROUNDS: usize = 7;
 /// Per-round time when ITERS is not given: long enough to dwarf the clock, short enough that
@@ -49,7 +56,7 @@ struct Timer {
 
 impl Timer {
     /// Typical nanoseconds per call of `op` over `ROUNDS` rounds, after one discarded round
-    /// (caches, page faults and the first binding of an nsid are not what is measured).
+    /// (caches, page faults and the first binding of a slot are not what is measured).
     fn ns_per_op(&self, mut op: impl FnMut()) -> f64 {
         let iters = self.iters.unwrap_or_else(|| calibrate(&mut op));
         round(&mut op, iters);
@@ -292,64 +299,6 @@ fn proc_scan(ns_ino: u64, nr: i32, buf: &mut [u8]) -> Option<i32> {
     None
 }
 
-/// Processes that are each PID 1 of their own new PID namespace, asleep until killed.
-struct NsInits {
-    pids: Vec<libc::pid_t>,
-}
-
-impl NsInits {
-    fn spawn(&mut self) -> io::Result<libc::pid_t> {
-        // A raw clone, not fork(): CLONE_NEWPID makes the child PID 1 of a new namespace
-        // without touching this process's own pid_ns_for_children, so it can be repeated.
-        // SAFETY: no CLONE_VM, so the child runs on a copy of our memory, like after fork().
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_clone,
-                (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
-                0usize,
-                0usize,
-                0usize,
-                0usize,
-            )
-        };
-        if r < 0 {
-            return last_err();
-        }
-        if r == 0 {
-            // The child: only async-signal-safe calls. It dies with the bench even if the
-            // bench is killed (its parent is invisible from here, so no getppid() race check;
-            // the window before prctl is a few instructions after clone).
-            // SAFETY: plain syscalls.
-            unsafe {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                loop {
-                    libc::pause();
-                }
-            }
-        }
-        let pid = r as libc::pid_t;
-        self.pids.push(pid);
-        Ok(pid)
-    }
-
-    fn kill_all(&mut self) {
-        for &pid in &self.pids {
-            // SAFETY: our own children, not yet reaped, so the PIDs cannot have been reused.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        for pid in self.pids.drain(..) {
-            // SAFETY: reaps our own child.
-            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
-        }
-    }
-}
-
-impl Drop for NsInits {
-    fn drop(&mut self) {
-        self.kill_all();
-    }
-}
-
 /// Threads of this process asleep in park(), to load the kernel's PID tables.
 struct Sleepers {
     stop: Arc<AtomicBool>,
@@ -471,17 +420,6 @@ impl Drop for Sysctl {
     }
 }
 
-/// Live namespaces in /proc/gpid/namespaces (`slot generation level parent ino live ...`).
-fn live_namespaces() -> Option<usize> {
-    let s = std::fs::read_to_string("/proc/gpid/namespaces").ok()?;
-    Some(
-        s.lines()
-            .skip(1)
-            .filter(|l| l.split_whitespace().nth(5) == Some("1"))
-            .count(),
-    )
-}
-
 fn count_or_q(n: Option<usize>) -> String {
     n.map_or_else(|| "?".into(), |n| n.to_string())
 }
@@ -490,12 +428,11 @@ struct Args {
     iters: Option<u32>,
     namespaces: usize,
     tasks: usize,
-    /// `--only`: the one table to run (`core` is the first table, scaling and peer
-    /// identities with it).
+    /// `--only`: the one table to run (`core` is the first table, peer identities with it).
     only: Option<String>,
 }
 
-const TABLES: [&str; 4] = ["core", "signals", "robust", "msq"];
+const TABLES: [&str; 5] = ["core", "scaling", "signals", "robust", "msq"];
 
 impl Args {
     fn runs(&self, table: &str) -> bool {
@@ -506,7 +443,7 @@ impl Args {
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         iters: None,
-        namespaces: 255,
+        namespaces: 8192,
         tasks: 30_000,
         only: None,
     };
@@ -560,6 +497,18 @@ fn main() -> ExitCode {
     if args.runs("core") {
         result = run(&args);
     }
+    if args.runs("scaling") {
+        result = result.and_then(|ok| {
+            let mut agree = true;
+            scaling::table(&args, &mut |what: &str, good: bool| {
+                if !good {
+                    eprintln!("gpid-bench: MISMATCH: {what}");
+                    agree = false;
+                }
+            })?;
+            Ok(agree && ok)
+        });
+    }
     if args.runs("signals") {
         result = result.and_then(|ok| Ok(signal_bench(&args)? && ok));
     }
@@ -597,14 +546,7 @@ fn run(args: &Args) -> Result<bool, String> {
         println!("note: global_pids is not active in this module; gpid rows show n/a");
     }
 
-    // Measured before any namespace is created, so that the registry holds as few as it can.
     let me = dev.self_ids();
-    let base_ns = live_namespaces();
-    let base_ns_decode = t.against_getppid(|| {
-        me.as_ref()
-            .map_err(clone_err)
-            .and_then(|s| dev.decode(s.tgid))
-    });
 
     header("benchmark (ns/op)", "stock", "gpid");
     let (a, b) = t.compare(getppid, || dev.version());
@@ -634,7 +576,7 @@ fn run(args: &Args) -> Result<bool, String> {
 
     // A task in a child namespace: PID 1 there, `child` here. Every route below must answer
     // `child` from (its namespace, 1).
-    let mut inits = NsInits { pids: Vec::new() };
+    let mut inits = nsinit::Inits::new(1).map_err(|e| format!("mmap: {}", describe(&e)))?;
     let child = inits
         .spawn()
         .map_err(|e| format!("clone(CLONE_NEWPID): {}", describe(&e)))?;
@@ -646,22 +588,27 @@ fn run(args: &Args) -> Result<bool, String> {
     let child_gpid = dev.encode(child, false);
     if let Ok(g) = child_gpid {
         check(
-            "child gpid is (slot, 1)",
-            matches!(layout.split(g), gpid::Split::Slot { nr: 1, .. }),
+            "child gpid is (narrow slot, 1)",
+            matches!(
+                layout.split(g),
+                Split::Slot {
+                    class: Class::Narrow,
+                    nr: 1,
+                    ..
+                }
+            ),
         );
         check(
             "decode(child gpid) == child",
             dev.decode(g).ok() == Some(child),
         );
     }
-    let child_ns = live_namespaces();
     let decode_child = || {
         child_gpid
             .as_ref()
             .map_err(clone_err)
             .and_then(|&g| dev.decode(g))
     };
-    let child_decode = t.against_getppid(decode_child);
 
     check(
         "NS_GET_PID_FROM_PIDNS(1) == child",
@@ -733,7 +680,7 @@ fn run(args: &Args) -> Result<bool, String> {
     if let Ok(l) = dev.levels(child, false) {
         check(
             "levels(child) has 2 entries ending in child",
-            l.len() == 2 && layout.split(l[1]) == gpid::Split::Plain(child as u32),
+            l.len() == 2 && layout.split(l[1]).nr() == Some(child as u32),
         );
     }
     let (a, b) = t.compare(|| nspid(&mut buf), || dev.levels(child, false));
@@ -773,92 +720,8 @@ fn run(args: &Args) -> Result<bool, String> {
         );
     }
 
-    // Scaling: the same decode with many live namespaces, then with many tasks.
-    println!();
-    header("scaling: decode (ns/op)", "base", "scaled");
-    let max_ns = (layout.max_slot() as usize).min(args.namespaces);
-    let mut spawn_err = None;
-    let mut newest_gpid = child_gpid.as_ref().ok().copied();
-    while live_namespaces().map_or(inits.pids.len() + 1, |n| n) < max_ns {
-        let Ok(pid) = inits.spawn().map_err(|e| spawn_err = Some(e)) else {
-            break;
-        };
-        // Binding happens on first use; encoding is that use.
-        match dev.encode(pid, false) {
-            Ok(g) => newest_gpid = Some(g),
-            // Without global PIDs the namespaces are still made, so the rest is exercised.
-            Err(_) if !global => {}
-            Err(e) => {
-                spawn_err = Some(e);
-                break;
-            }
-        }
-    }
-    if let Some(e) = &spawn_err {
-        eprintln!(
-            "gpid-bench: stopped adding namespaces at {}: {}",
-            inits.pids.len(),
-            describe(e)
-        );
-    }
-    let many_ns = live_namespaces();
-    let scaled_own = t.against_getppid(|| {
-        me.as_ref()
-            .map_err(clone_err)
-            .and_then(|s| dev.decode(s.tgid))
-    });
-    scaling_row(
-        &format!(
-            "own-ns gpid, {} vs {} live namespaces",
-            count_or_q(base_ns),
-            count_or_q(many_ns)
-        ),
-        &base_ns_decode,
-        &scaled_own,
-    );
-    let scaled_child = match newest_gpid {
-        Some(g) => t.against_getppid(|| dev.decode(g)),
-        None => Err(io::Error::from_raw_os_error(libc::ENOTTY)),
-    };
-    scaling_row(
-        &format!(
-            "child-ns gpid, {} vs {} live namespaces",
-            count_or_q(child_ns),
-            count_or_q(many_ns)
-        ),
-        &child_decode,
-        &scaled_child,
-    );
     inits.kill_all();
-
-    // Raised for the run only: 1 GiB of RAM gives threads-max ~8k, and each thread takes a
-    // few mappings (stack, guard, signal stack).
-    let _threads_max = Sysctl::at_least("/proc/sys/kernel/threads-max", args.tasks as u64 + 4096);
-    let _map_count = Sysctl::at_least("/proc/sys/vm/max_map_count", 5 * args.tasks as u64 + 16384);
-    let mut sleepers = Sleepers::new();
-    let small_target = 1000.min(args.tasks);
-    let small = sleepers.grow_to(small_target);
-    let decode_newest = |tid: libc::pid_t| -> io::Result<Sample> {
-        let g = dev.encode(tid, false)?;
-        t.against_getppid(|| dev.decode(g))
-    };
-    let small_ns = decode_newest(sleepers.newest_tid);
-    let big = sleepers.grow_to(args.tasks);
-    if big < args.tasks {
-        eprintln!(
-            "gpid-bench: stopped at {big} tasks of {} (memory or kernel limit; MemAvailable {} kB)",
-            args.tasks,
-            meminfo_kb("MemAvailable").unwrap_or(0)
-        );
-    }
-    let big_ns = decode_newest(sleepers.newest_tid);
-    scaling_row(
-        &format!("newest thread's gpid, {small} vs {big} tasks"),
-        &small_ns,
-        &big_ns,
-    );
-    drop(sleepers);
-    println!("(scaling ratio: scaled/base, each as a multiple of getppid timed alongside it)");
+    println!();
     peercred::rows(&t, dev, &mut check);
     Ok(agree)
 }
