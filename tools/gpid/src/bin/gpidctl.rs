@@ -450,7 +450,11 @@ fn cmd_ns(out: Out, args: &[String]) -> Outcome {
         } else {
             slot_text(&layout, i.parent_slot)
         };
-        println!("slot        {} (owner slot)", slot_text(&layout, i.slot));
+        let owner = match layout.class(i.slot) {
+            Some(class) => format!("{} ({class}; the owner slot)", i.slot),
+            None => slot_text(&layout, i.slot),
+        };
+        println!("slot        {owner}");
         println!("generation  {}", i.generation);
         println!("wide slot   {}", wide_slot_text(&layout, &i));
         println!("level       {}", i.level);
@@ -503,7 +507,7 @@ fn cmd_namespaces(out: Out) -> Outcome {
         return Ok(());
     }
     println!(
-        "{:>6} {:<6} {:>10} {:>6} {:>10} {:>5} {:>6} {:>12} {:<4} {:<6}",
+        "{:>6} {:<6} {:>10} {:>6} {:>10} {:>5} {:>6} {:>12} {:<4} {}",
         "slot",
         "class",
         "generation",
@@ -524,7 +528,7 @@ fn cmd_namespaces(out: Out) -> Outcome {
     };
     for n in &list {
         println!(
-            "{:>6} {:<6} {:>10} {:>6} {:>10} {:>5} {:>6} {:>12} {:<4} {:<6}",
+            "{:>6} {:<6} {:>10} {:>6} {:>10} {:>5} {:>6} {:>12} {:<4} {}",
             n.slot,
             n.class.name(),
             n.generation,
