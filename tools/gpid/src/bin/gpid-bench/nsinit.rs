@@ -391,7 +391,11 @@ mod tests {
         let nspid = |path: String| {
             let s = std::fs::read_to_string(path).unwrap();
             let line = s.lines().find_map(|l| l.strip_prefix("NSpid:")).unwrap();
-            line.split_whitespace().last().unwrap().parse::<u32>().unwrap()
+            line.split_whitespace()
+                .last()
+                .unwrap()
+                .parse::<u32>()
+                .unwrap()
         };
         let ns = |pid: libc::pid_t| std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
         for &pid in &pids {
