@@ -69,9 +69,16 @@ TEST_F(compat, version_and_self)
 	EXPECT_EQ(GPID_ABI_VERSION, v.abi_version);
 	EXPECT_EQ(22, v.pid_bits);
 	EXPECT_NE(0, v.features & GPID_FEATURE_GLOBAL_PIDS);
+	/* The layout fields, after the 64-bit features, as a 64-bit caller gets them. */
+	EXPECT_EQ(16, v.narrow_bits);
+	EXPECT_EQ(64, v.wide_slots);
+	EXPECT_EQ(12224, v.narrow_slots);
+	EXPECT_EQ(0x10400000, v.narrow_start);
 	ASSERT_EQ(0, ioctl(self->fd, GPID_IOC_SELF, &me));
-	EXPECT_EQ((__u32)syscall(SYS_gettid), me.tid & ((1U << v.pid_bits) - 1));
-	EXPECT_EQ((__u32)getpid(), me.tgid & ((1U << v.pid_bits) - 1));
+	/* The initial namespace holds wide slot 1: (1 << pid_bits) | nr. */
+	EXPECT_EQ((1U << v.pid_bits) | (__u32)syscall(SYS_gettid), me.tid);
+	EXPECT_EQ((1U << v.pid_bits) | (__u32)getpid(), me.tgid);
+	EXPECT_EQ(1, me.slot);
 	EXPECT_EQ(0, me.level);
 }
 

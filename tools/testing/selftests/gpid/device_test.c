@@ -6,8 +6,8 @@
 #include <sys/syscall.h>
 #include <sys/msg.h>
 #include <sys/socket.h>
-#include "gpid_test.h"
 #include "kselftest_harness.h"
+#include "gpid_test.h"
 
 FIXTURE(dev) {
 	int fd;
@@ -34,16 +34,42 @@ TEST(open_close_many)
 	}
 }
 
+/* The default layout: 64 wide slots of 22 bits, then the 12224 narrow slots of 16 bits that fit. */
 TEST_F(dev, version)
 {
 	struct gpid_version v;
 
 	memset(&v, 0xa5, sizeof(v));
 	ASSERT_EQ(0, ioctl(self->fd, GPID_IOC_VERSION, &v));
-	EXPECT_EQ(GPID_ABI_VERSION, v.abi_version);
-	EXPECT_EQ(22, v.pid_bits);
+	EXPECT_EQ(2, GPID_ABI_VERSION);
+	gpid_expect_layout(_metadata, 22, 16, 64, 12224);
+	EXPECT_EQ(0x10400000, v.narrow_start);
+	/* The narrow slots end exactly at the top of the gpid space. */
+	EXPECT_EQ(GPID_MASK + 1, v.narrow_start + (v.narrow_slots << v.narrow_bits));
 	/* Only defined bits may ever be reported. */
 	EXPECT_EQ(0, v.features & ~((GPID_FEATURE_SIGQUEUE_THREAD << 1) - 1));
+}
+
+/*
+ * ABI 1's form of the command (16 bytes: abi_version, pid_bits, features) still answers, with
+ * the running ABI, so that an old client learns it must stop; nothing past its 16 bytes.
+ */
+TEST_F(dev, version_abi1_form)
+{
+	struct { struct gpid_version_v1 v; unsigned char after[16]; } buf;
+	struct gpid_version v;
+
+	ASSERT_EQ(0, ioctl(self->fd, GPID_IOC_VERSION, &v));
+	ASSERT_EQ(16, sizeof(buf.v));
+	ASSERT_NE(GPID_IOC_VERSION, GPID_IOC_VERSION_V1);
+	memset(&buf, 0xa5, sizeof(buf));
+	ASSERT_EQ(0, ioctl(self->fd, GPID_IOC_VERSION_V1, &buf.v)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(2, buf.v.abi_version);
+	EXPECT_EQ(v.pid_bits, buf.v.pid_bits);
+	EXPECT_EQ(v.features, buf.v.features);
+	for (size_t i = 0; i < sizeof(buf.after); i++) {
+		EXPECT_EQ(0xa5, buf.after[i]) TH_LOG("byte %zu past the answer", i);
+	}
 }
 
 /* The features ioctl and /proc/gpid/features must tell the same story. */
@@ -69,12 +95,14 @@ TEST_F(dev, features_match_proc)
 	}
 }
 
+/* /proc/gpid/version: the fields of GPID_IOC_VERSION but the features, one per line. */
 TEST_F(dev, proc_version)
 {
-	char buf[256], want[64];
+	char buf[256], want[256];
 
 	ASSERT_LT(0, gpid_read_file("/proc/gpid/version", buf, sizeof(buf)));
-	snprintf(want, sizeof(want), "abi %d\npid_bits 22\n", GPID_ABI_VERSION);
+	snprintf(want, sizeof(want), "abi %d\npid_bits 22\nnarrow_bits 16\nwide_slots 64\n"
+		 "narrow_slots 12224\nnarrow_start %u\n", GPID_ABI_VERSION, 65U << 22);
 	EXPECT_STREQ(want, buf);
 }
 
@@ -162,7 +190,7 @@ TEST_F(dev, answers_written_whole_or_not_at_all)
 	struct gpid_encode enc = { .pid = getpid() };
 	struct gpid_decode dec = { .gpid = getpid() };
 	struct gpid_levels lev = { .pid = getpid() };
-	struct gpid_ns_info nsi = { .nsid = 0 };
+	struct gpid_ns_info nsi = { .slot = 0 };
 	struct gpid_robust_register reg = { 0 };
 	struct gpid_peer peer = { 0 };
 	struct gpid_pidfd pfd = { 0 };

@@ -285,12 +285,29 @@ static bool chance(struct rng *r, int percent)
 	return below(r, 100) < (uint32_t)percent;
 }
 
+/* A slot id: small ones, the class boundaries (W, W + 1, W + N), past the last, random. */
+static __u32 hslot(struct rng *r)
+{
+	const struct gpid_layout *l = gpid_layout();
+	__u32 w = l ? l->wide_slots : 64, max = l ? l->max_slot : 255;
+
+	switch (below(r, 8)) {
+	case 0: return w;
+	case 1: return w + 1;
+	case 2: return max;
+	case 3: return max + 1;
+	case 4: return 1 + below(r, max);
+	default: return below(r, 300);
+	}
+}
+
 /* A hostile 32-bit value: boundaries, PIDs and gpids of the caller, random. */
 static uint32_t hv32(struct rng *r, uint32_t self_gpid)
 {
+	const struct gpid_layout *l = gpid_layout();
 	uint32_t pb = sh->pid_bits;
 
-	switch (below(r, 18)) {
+	switch (below(r, 21)) {
 	case 0: return 0;
 	case 1: return 1;
 	case 2: return ~0U;
@@ -303,11 +320,14 @@ static uint32_t hv32(struct rng *r, uint32_t self_gpid)
 	case 9: return getpid();
 	case 10: return gettid();
 	case 11: return self_gpid;
-	case 12: return gpid_make(below(r, 256), below(r, 64), pb);
+	case 12: return gpid_make(hslot(r), below(r, 64));
 	case 13: return (uint32_t)rnd(r) & GPID_MASK;
 	case 14: return below(r, 64);
 	case 15: return 4194304;	/* PID_MAX_LIMIT */
 	case 16: return -(int32_t)below(r, 64);
+	case 17: return l ? l->narrow_start - 1 + below(r, 3) : 0;
+	case 18: return l ? l->narrow_end - 1 + below(r, 3) : 0;
+	case 19: return gpid_make(hslot(r), gpid_slot_max_nr(l ? l->max_slot : 0) + below(r, 2));
 	default: return (uint32_t)rnd(r);
 	}
 }
@@ -380,7 +400,7 @@ static int worker_start(int w, struct rng *r)
  */
 
 enum { I_VERSION, I_SELF, I_ENCODE, I_DECODE, I_BATCH, I_LEVELS, I_NS_INFO, I_NS_SET, I_PEER,
-       I_PIDFD, I_REG, I_UNREG, I_MSQ, I_SIGQUEUE, I_SIGSENDER, NCMDS };
+       I_PIDFD, I_REG, I_UNREG, I_MSQ, I_SIGQUEUE, I_SIGSENDER, I_VERSION_V1, NCMDS };
 
 static const struct cmdinfo {
 	const char *name;
@@ -405,6 +425,8 @@ static const struct cmdinfo {
 	[I_MSQ] = { "MSQ", GPID_IOC_MSQ, sizeof(struct gpid_msq), true },
 	[I_SIGQUEUE] = { "SIGQUEUE", GPID_IOC_SIGQUEUE, sizeof(struct gpid_sigqueue), false },
 	[I_SIGSENDER] = { "SIGSENDER", GPID_IOC_SIGSENDER, sizeof(struct gpid_sigsender), true },
+	[I_VERSION_V1] = { "VERSION_V1", GPID_IOC_VERSION_V1, sizeof(struct gpid_version_v1),
+			   true },
 };
 
 /* The errnos the header documents for each command (EFAULT and ENOMEM always allowed). */
@@ -414,6 +436,7 @@ static bool errno_allowed(int ci, int e)
 		return true;
 	switch (ci) {
 	case I_VERSION:
+	case I_VERSION_V1:
 		return false;
 	case I_SELF:
 		return e == ENOSPC || e == EOVERFLOW || e == ESRCH;
@@ -618,7 +641,7 @@ static __u32 hgpid(struct fz *f)
 	case 0: return f->self.tid;
 	case 1: return f->self.tgid;
 	case 2: return f->ps->kid_gpid[below(r, NKIDS)];
-	case 3: return gpid_make(f->self.nsid, below(r, 300), sh->pid_bits);
+	case 3: return gpid_make(f->self.slot, below(r, 300));
 	default: return hv32(r, f->self.tid);
 	}
 }
@@ -727,21 +750,21 @@ static void fill_arg(struct fz *f, int ci, void *u)
 	case I_NS_INFO: {
 		struct gpid_ns_info *a = u;
 
-		a->nsid = chance(r, 30) ? 0 : chance(r, 50) ? below(r, 300) : hv32(r, 0);
+		a->slot = chance(r, 30) ? 0 : chance(r, 50) ? hslot(r) : hv32(r, 0);
 		if (chance(r, 20))
-			a->nsid = f->self.nsid;
+			a->slot = f->self.slot;
 		a->flags = mostly0(r);
 		a->reserved = mostly0(r);
 		break;
 	}
 	case I_NS_SET: {
 		struct gpid_ns_set *a = u;
-		static const __u32 fl[] = { GPID_NS_SET_NSID, GPID_NS_SET_POLICY,
-					    GPID_NS_SET_NSID | GPID_NS_SET_POLICY, 0 };
+		static const __u32 fl[] = { GPID_NS_SET_SLOT, GPID_NS_SET_POLICY,
+					    GPID_NS_SET_SLOT | GPID_NS_SET_POLICY, 0 };
 
 		a->pid = hpid(f);
 		a->flags = chance(r, 90) ? fl[below(r, 4)] : hv32(r, 0);
-		a->nsid = chance(r, 20) ? f->self.nsid : chance(r, 60) ? below(r, 300) : hv32(r, 0);
+		a->slot = chance(r, 20) ? f->self.slot : chance(r, 60) ? hslot(r) : hv32(r, 0);
 		a->policy = chance(r, 90) ? below(r, 2) : hv32(r, 0);
 		a->reserved = mostly0(r);
 		/* In the initial namespace: never a valid request (EINVAL before anything). */
@@ -819,25 +842,37 @@ static void note_reloads(struct fz *f)
 /* Checks a successful answer against what the caller knows about itself. */
 static void check_answer(struct fz *f, int ci, const void *in, const void *out)
 {
-	__u32 mask = (1U << sh->pid_bits) - 1;
-
 	switch (ci) {
 	case I_VERSION: {
 		const struct gpid_version *v = out;
+		const struct gpid_layout *l = gpid_layout();
+
+		if (v->abi_version != GPID_ABI_VERSION || v->pid_bits != sh->pid_bits ||
+		    !(v->features & GPID_FEATURE_GLOBAL_PIDS) || !l ||
+		    v->narrow_bits != l->narrow_bits || v->wide_slots != l->wide_slots ||
+		    v->narrow_slots != l->narrow_slots || v->narrow_start != l->narrow_start)
+			miss("VERSION answered abi %u pid_bits %u features %#llx layout %u/%u/%u/%#x",
+			     v->abi_version, v->pid_bits, (unsigned long long)v->features,
+			     v->narrow_bits, v->wide_slots, v->narrow_slots, v->narrow_start);
+		break;
+	}
+	case I_VERSION_V1: {
+		const struct gpid_version_v1 *v = out;
 
 		if (v->abi_version != GPID_ABI_VERSION || v->pid_bits != sh->pid_bits ||
 		    !(v->features & GPID_FEATURE_GLOBAL_PIDS))
-			miss("VERSION answered abi %u pid_bits %u features %#llx", v->abi_version,
-			     v->pid_bits, (unsigned long long)v->features);
+			miss("VERSION (ABI 1's form) answered abi %u pid_bits %u features %#llx",
+			     v->abi_version, v->pid_bits, (unsigned long long)v->features);
 		break;
 	}
 	case I_SELF: {
 		const struct gpid_self *s = out;
 
-		if ((s->tid & mask) != (__u32)gettid() || (s->tgid & mask) != (__u32)getpid() ||
-		    s->level != 0 || (f->self_ok && s->nsid != f->self.nsid))
-			miss("SELF answered tid %#x tgid %#x nsid %u level %u (tid %d pid %d)",
-			     s->tid, s->tgid, s->nsid, s->level, gettid(), getpid());
+		if (!gpid_is_canonical(s->tid, s->slot, gettid()) ||
+		    !gpid_is_canonical(s->tgid, s->slot, getpid()) ||
+		    s->level != 0 || (f->self_ok && s->slot != f->self.slot))
+			miss("SELF answered tid %#x tgid %#x slot %u level %u (tid %d pid %d)",
+			     s->tid, s->tgid, s->slot, s->level, gettid(), getpid());
 		break;
 	}
 	case I_ENCODE: {
@@ -1927,8 +1962,8 @@ static void robust_worker(int w)
 
 struct leaf_report {
 	int depth, unpriv;
-	int ret_self, ret_info, ret_enc, ret_dec, ret_lev, ret_set_nsid, ret_set_pol;
-	__u32 set_nsid;
+	int ret_self, ret_info, ret_enc, ret_dec, ret_lev, ret_set_slot, ret_set_pol;
+	__u32 set_slot;
 	struct gpid_self self;
 	struct gpid_ns_info info;
 	__u32 enc, lev_count, lev0;
@@ -1947,7 +1982,7 @@ static void leaf_calls(struct leaf_report *rep, int gfd, struct rng *r)
 	struct gpid_encode e = { 0 };
 	struct gpid_decode d = { 0 };
 	struct gpid_levels l = { 0 };
-	struct gpid_ns_set set = { .flags = GPID_NS_SET_NSID };
+	struct gpid_ns_set set = { .flags = GPID_NS_SET_SLOT };
 	struct gpid_ns_set pol = { .flags = GPID_NS_SET_POLICY, .policy = below(r, 2) };
 
 	rep->ret_self = ioc(gfd, GPID_IOC_SELF, &rep->self);
@@ -1960,12 +1995,12 @@ static void leaf_calls(struct leaf_report *rep, int gfd, struct rng *r)
 	rep->ret_lev = ioc(gfd, GPID_IOC_LEVELS, &l);
 	rep->lev_count = l.count;
 	rep->lev0 = l.gpids[0];
-	/* Another nsid than its own: EPERM without CAP_CHECKPOINT_RESTORE in the initial userns. */
+	/* Another slot than its own: EPERM without CAP_CHECKPOINT_RESTORE in the initial userns. */
 	do
-		set.nsid = 1 + below(r, 255);
-	while (set.nsid == rep->self.nsid);
-	rep->set_nsid = set.nsid;
-	rep->ret_set_nsid = rep->unpriv ? ioc(gfd, GPID_IOC_NS_SET, &set) : 0;
+		set.slot = 1 + below(r, gpid_max_slot());
+	while (set.slot == rep->self.slot);
+	rep->set_slot = set.slot;
+	rep->ret_set_slot = rep->unpriv ? ioc(gfd, GPID_IOC_NS_SET, &set) : 0;
 	rep->ret_set_pol = ioc(gfd, GPID_IOC_NS_SET, &pol);
 	gpid_task_id(&rep->id);
 }
@@ -2052,25 +2087,24 @@ static void pidns_chain(struct leaf_report *rep, int gfd, int rp, int cp, bool f
 
 static void pidns_check(int w, int gfd, const struct leaf_report *rep)
 {
-	__u32 mask = (1U << sh->pid_bits) - 1;
 	const char *who = rep->unpriv ? "unprivileged" : "privileged";
 	struct gpid_decode d = { .gpid = rep->self.tid };
 	struct gpid_levels l = { .pid = rep->id.nspid[0] };
-	struct gpid_ns_info info = { .nsid = rep->self.nsid };
+	struct gpid_ns_info info = { .slot = rep->self.slot };
 	int ret;
 
 	count(w, 4, 1);
-	if (rep->ret_self || (rep->self.tid & mask) != (__u32)rep->id.tid ||
-	    (rep->self.tgid & mask) != (__u32)rep->id.pid || rep->self.level)
+	if (rep->ret_self || !gpid_is_canonical(rep->self.tid, rep->self.slot, rep->id.tid) ||
+	    !gpid_is_canonical(rep->self.tgid, rep->self.slot, rep->id.pid) || rep->self.level)
 		miss("%s leaf at depth %d: SELF ret %d tid %#x tgid %#x level %u (tid %d pid %d)",
 		     who, rep->depth, rep->ret_self, rep->self.tid, rep->self.tgid,
 		     rep->self.level, rep->id.tid, rep->id.pid);
-	if (rep->ret_info || rep->info.nsid != rep->self.nsid || rep->info.level ||
+	if (rep->ret_info || rep->info.slot != rep->self.slot || rep->info.level ||
 	    !(rep->info.state & GPID_NS_LIVE) || rep->info.ino != rep->id.ns_ino)
-		miss("%s leaf at depth %d: NS_INFO(0) ret %d nsid %u level %u state %u ino %llu "
-		     "(SELF nsid %u, ino %llu)", who, rep->depth, rep->ret_info, rep->info.nsid,
+		miss("%s leaf at depth %d: NS_INFO(0) ret %d slot %u level %u state %u ino %llu "
+		     "(SELF slot %u, ino %llu)", who, rep->depth, rep->ret_info, rep->info.slot,
 		     rep->info.level, rep->info.state, (unsigned long long)rep->info.ino,
-		     rep->self.nsid, rep->id.ns_ino);
+		     rep->self.slot, rep->id.ns_ino);
 	if (rep->ret_enc || rep->enc != rep->self.tid)
 		miss("%s leaf: ENCODE(0) ret %d gpid %#x, SELF tid %#x", who, rep->ret_enc,
 		     rep->enc, rep->self.tid);
@@ -2080,9 +2114,9 @@ static void pidns_check(int w, int gfd, const struct leaf_report *rep)
 	if (rep->ret_lev || rep->lev_count != 1 || rep->lev0 != rep->self.tid)
 		miss("%s leaf: LEVELS(0) ret %d count %u [0] %#x", who, rep->ret_lev,
 		     rep->lev_count, rep->lev0);
-	if (rep->unpriv && rep->ret_set_nsid != EPERM)
-		miss("unprivileged leaf: NS_SET nsid %u: errno %d, want EPERM", rep->set_nsid,
-		     rep->ret_set_nsid);
+	if (rep->unpriv && rep->ret_set_slot != EPERM)
+		miss("unprivileged leaf: NS_SET slot %u: errno %d, want EPERM", rep->set_slot,
+		     rep->ret_set_slot);
 	if (rep->ret_set_pol)
 		miss("%s leaf: NS_SET policy of its own namespace: errno %d", who,
 		     rep->ret_set_pol);
@@ -2102,14 +2136,14 @@ static void pidns_check(int w, int gfd, const struct leaf_report *rep)
 	if (ret || info.level != (__u32)rep->depth || !(info.state & GPID_NS_LIVE) ||
 	    info.ino != rep->id.ns_ino)
 		miss("NS_INFO(%u) of a live depth-%d namespace: ret %d level %u state %u",
-		     rep->self.nsid, rep->depth, ret, info.level, info.state);
+		     rep->self.slot, rep->depth, ret, info.level, info.state);
 }
 
-/* Once every task of the leaf's namespace is reaped, its nsid no longer reports it live. */
+/* Once every task of the leaf's namespace is reaped, its slot no longer reports it live. */
 static void pidns_check_dead(int w, int gfd, const struct leaf_report *rep)
 {
 	for (int i = 0; i < 200; i++) {
-		struct gpid_ns_info info = { .nsid = rep->self.nsid };
+		struct gpid_ns_info info = { .slot = rep->self.slot };
 		int ret = ioc(gfd, GPID_IOC_NS_INFO, &info);
 
 		if (ret == ENOENT || (!ret && (!(info.state & GPID_NS_LIVE) ||
@@ -2118,13 +2152,13 @@ static void pidns_check_dead(int w, int gfd, const struct leaf_report *rep)
 			return;
 		}
 		if (ret) {
-			miss("NS_INFO(%u) of a dead namespace: errno %d", rep->self.nsid, ret);
+			miss("NS_INFO(%u) of a dead namespace: errno %d", rep->self.slot, ret);
 			return;
 		}
 		usleep(10000);
 	}
-	miss("namespace nsid %u (depth %d) still GPID_NS_LIVE 2 s after its tasks were reaped",
-	     rep->self.nsid, rep->depth);
+	miss("namespace slot %u (depth %d) still GPID_NS_LIVE 2 s after its tasks were reaped",
+	     rep->self.slot, rep->depth);
 }
 
 static void pidns_worker(int w)
@@ -2503,6 +2537,9 @@ int main(int argc, char **argv)
 		ksft_finished();
 	}
 	sh->pid_bits = v.pid_bits;
+	/* Every worker inherits the layout (gpid_make(), gpid_split()) from here. */
+	if (gpid_layout_refresh())
+		ksft_print_msg("the layout is unknown: gpids are not checked against it\n");
 	close(fd);
 	refcnt0 = module_refcnt();
 	read_drops(&d0);

@@ -2,14 +2,18 @@
 /*
  * Global PIDs end to end: GPID_IOC_{SELF,ENCODE,DECODE,DECODE_BATCH,LEVELS,NS_INFO,NS_SET} and
  * /proc/gpid/namespaces, with real PID namespaces (nested 3 levels deep, siblings), real
- * processes, threads, zombies, PID reuse, nsid exhaustion, requested nsids, permissions,
- * pid_bits variants, concurrency and bad input.
+ * processes, threads, zombies, PID reuse, slot exhaustion, requested slots, permissions,
+ * pid_bits variants, concurrency and bad input. The slot classes themselves (narrow and wide
+ * slots, promotion, per-class exhaustion) are slots_test's.
  *
- * Every test starts from a freshly loaded module (default pid_bits=22) so that nsids are
- * predictable: the initial namespace is bound at load as nsid 1, and other namespaces get
- * nsids cyclically from 2 on first use, in the order the test first uses each namespace. The fixture teardown kills and reaps every process the test
- * started, restores /proc/sys/kernel/pid_max and leaves the default module loaded, also after
- * a failed assertion.
+ * Every test starts from a freshly loaded module (the default layout: 64 wide slots of 22 bits,
+ * then narrow slots of 16 bits) so that slot ids are predictable: the initial namespace is
+ * bound at load to wide slot 1, and other namespaces (whose PIDs here all fit a narrow slot)
+ * get narrow slot ids cyclically from W + 1 (gpid_first_narrow()) on first use, in the order
+ * the test first uses each namespace. gpid values are made and taken apart by the layout the
+ * module reports (gpid_make(), gpid_split()). The fixture teardown kills and reaps every
+ * process the test started, restores /proc/sys/kernel/pid_max and leaves the default module
+ * loaded, also after a failed assertion.
  *
  * Processes in other namespaces are "agents" (gpid_test.h): they run ioctls for the test
  * process and report; every assertion is made here. An "id" is what a task learnt about itself
@@ -19,48 +23,22 @@
 #include <limits.h>
 #include <stdint.h>
 #include <sys/mman.h>
-#include "gpid_test.h"
 #include "kselftest_harness.h"
+#include "gpid_test.h"
 
-#define BITS	GPID_DEFAULT_PID_BITS
-#define G(nsid, nr)	gpid_make((nsid), (nr), BITS)
-#define PID_MAX_PATH	"/proc/sys/kernel/pid_max"
+#define G(slot, nr)	gpid_make((slot), (nr))
+/* The k-th namespace (from 0) a fresh module binds after the initial one: narrow. */
+#define NTH(k)		(gpid_first_narrow() + (k))
+#define PID_MAX_PATH	GPID_PID_MAX_PATH
 
-FIXTURE(gp) {
-	int pid_max;
-};
+GPID_FRESH_MODULE_FIXTURE(gp);
 
-FIXTURE_SETUP(gp)
-{
-	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
-	self->pid_max = gpid_read_int(PID_MAX_PATH);
-	ASSERT_LT(300, self->pid_max);
-	ASSERT_EQ(0, gpid_reload_module("")) TH_LOG("reloading gpid.ko failed");
-}
-
-FIXTURE_TEARDOWN(gp)
-{
-	gpid_reap_all();
-	if (gpid_read_int(PID_MAX_PATH) != self->pid_max)
-		EXPECT_EQ(0, gpid_write_int(PID_MAX_PATH, self->pid_max));
-	if (!gpid_module_loaded() || gpid_current_pid_bits() != GPID_DEFAULT_PID_BITS)
-		EXPECT_EQ(0, gpid_reload_module(""));
-}
-
+/* An NS_INFO answer for a namespace that holds no wide slot besides its owner slot. */
 static void expect_ns_info(struct __test_metadata *_metadata, const struct gpid_ns_info *i,
 			   __u32 level, __u32 parent, unsigned long long ino, __u32 generation,
 			   __u32 policy, __u32 state, const char *what)
 {
-	EXPECT_EQ(level, i->level) TH_LOG("%s: level", what);
-	EXPECT_EQ(parent, i->parent_nsid) TH_LOG("%s: parent_nsid", what);
-	EXPECT_EQ(ino, i->ino) TH_LOG("%s: ino", what);
-	if (generation)
-		EXPECT_EQ(generation, i->generation) TH_LOG("%s: generation", what);
-	EXPECT_NE(0, i->generation) TH_LOG("%s: generation", what);
-	EXPECT_EQ(policy, i->policy) TH_LOG("%s: policy", what);
-	EXPECT_EQ(state, i->state) TH_LOG("%s: state", what);
-	EXPECT_EQ(0, i->flags) TH_LOG("%s: flags", what);
-	EXPECT_EQ(0, i->reserved) TH_LOG("%s: reserved", what);
+	gpid_expect_ns_info(_metadata, i, level, parent, ino, generation, policy, state, 0, what);
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -95,9 +73,9 @@ TEST_F(gp, initial_namespace)
 	ASSERT_EQ(0, me.level);
 	ASSERT_EQ(getpid(), me.nspid[0]);
 
-	/* First use in a fresh module: the initial namespace gets nsid 1. */
+	/* The initial namespace holds wide slot 1 from the load on. */
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	EXPECT_EQ(1, s.nsid);
+	EXPECT_EQ(1, s.slot);
 	EXPECT_EQ(0, s.level);
 	EXPECT_EQ(G(1, gettid()), s.tid);
 	EXPECT_EQ(G(1, getpid()), s.tgid);
@@ -108,7 +86,7 @@ TEST_F(gp, initial_namespace)
 	EXPECT_NE(getpid(), ts.tid);
 	EXPECT_EQ(G(1, ts.tid), ts.self.tid);
 	EXPECT_EQ(G(1, getpid()), ts.self.tgid);
-	EXPECT_EQ(1, ts.self.nsid);
+	EXPECT_EQ(1, ts.self.slot);
 	EXPECT_EQ(0, ts.self.level);
 
 	/* ENCODE: 0 is the caller; a thread's TID, with GPID_ENCODE_TGID its leader. */
@@ -152,33 +130,41 @@ TEST_F(gp, initial_namespace)
 	EXPECT_EQ(1, lv.count);
 	EXPECT_EQ(G(1, getpid()), lv.gpids[0]);
 
-	/* NS_INFO: nsid 0 and the caller's own nsid describe the same namespace. */
+	/* NS_INFO: slot 0 and the caller's own slot describe the same namespace. */
 	ASSERT_EQ(0, stat("/proc/self/ns/pid", &st));
 	ASSERT_EQ(me.ns_ino, st.st_ino);
 	ASSERT_EQ(0, gp_ns_info(NULL, 0, &info0));
-	expect_ns_info(_metadata, &info0, 0, 0, st.st_ino, 1, 0, GPID_NS_LIVE, "nsid 0");
+	expect_ns_info(_metadata, &info0, 0, 0, st.st_ino, 1, 0, GPID_NS_LIVE, "slot 0");
+	EXPECT_EQ(1, info0.slot);
 	ASSERT_EQ(0, gp_ns_info(NULL, 1, &info));
-	expect_ns_info(_metadata, &info, 0, 0, st.st_ino, 1, 0, GPID_NS_LIVE, "nsid 1");
-	EXPECT_EQ(1, info.nsid);
+	expect_ns_info(_metadata, &info, 0, 0, st.st_ino, 1, 0, GPID_NS_LIVE, "slot 1");
+	EXPECT_EQ(1, info.slot);
 
-	/* An nsid nobody holds. */
-	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 2, &info));
-	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 255, &info));
-	EXPECT_EQ(-ESRCH, gp_decode(NULL, G(2, 1), &pid));
+	/* Slots nobody holds, of either class: the first and last of each. */
+	do {
+		const __u32 free_slots[] = { 2, GPID_DEFAULT_WIDE_SLOTS, NTH(0), gpid_max_slot() };
+
+		for (size_t i = 0; i < sizeof(free_slots) / sizeof(free_slots[0]); i++) {
+			EXPECT_EQ(-ENOENT, gp_ns_info(NULL, free_slots[i], &info))
+				TH_LOG("slot %u", free_slots[i]);
+			EXPECT_EQ(-ESRCH, gp_decode(NULL, G(free_slots[i], 1), &pid))
+				TH_LOG("slot %u", free_slots[i]);
+		}
+	} while (0);
 }
 
 /* ----------------------------------------------------------------------------------------- */
 /*
  * The tree used by the namespace tests:
  *
- *   root (the test process, level 0, nsid 1)
- *   +- A  (agent a = its PID 1, level 1, nsid 2)
- *   |  +- B  (agent b, level 2, nsid 3)
- *   |  |  +- C  (agent c = PID 1 and agent d = PID 2, level 3, nsid 4)
- *   |  +- B2 (agent b2, level 2, nsid 6): sibling of B
- *   +- A2 (agent a2, level 1, nsid 5): sibling of A
+ *   root (the test process, level 0, wide slot 1)
+ *   +- A  (agent a = its PID 1, level 1, narrow slot W+1)
+ *   |  +- B  (agent b, level 2, W+2)
+ *   |  |  +- C  (agent c = PID 1 and agent d = PID 2, level 3, W+3)
+ *   |  +- B2 (agent b2, level 2, W+5): sibling of B
+ *   +- A2 (agent a2, level 1, W+4): sibling of A
  *
- * nsids are the order of first use (GPID_IOC_SELF by each, in that order).
+ * Narrow slot ids are the order of first use (GPID_IOC_SELF by each, in that order).
  */
 
 enum { NS_ROOT, NS_A, NS_B, NS_C, NS_A2, NS_B2, NR_NS };
@@ -203,7 +189,7 @@ struct member {
 struct tree {
 	struct gpid_agent a, b, c, d, a2, b2;
 	struct member m[NR_MEMBERS];
-	__u32 nsid[NR_NS];
+	__u32 slot[NR_NS];
 	unsigned long long ino[NR_NS];
 };
 
@@ -254,27 +240,27 @@ static void tree_build(struct __test_metadata *_metadata, struct tree *t)
 			ASSERT_NE(t->ino[k], t->ino[n]) TH_LOG("%s %s", ns_name[k], ns_name[n]);
 		}
 
-	/* First use, in a fixed order: nsids 1..6. */
+	/* First use, in a fixed order: wide slot 1, then narrow slots W+1..W+5. */
 	for (int i = 0; i < NR_MEMBERS; i++) {
 		struct member *m = &t->m[i];
 
 		ASSERT_EQ(0, gp_self(m->ag, &s)) TH_LOG("%s", m->name);
-		if (!t->nsid[m->ns])
-			t->nsid[m->ns] = s.nsid;
-		ASSERT_EQ(t->nsid[m->ns], s.nsid) TH_LOG("%s", m->name);
+		if (!t->slot[m->ns])
+			t->slot[m->ns] = s.slot;
+		ASSERT_EQ(t->slot[m->ns], s.slot) TH_LOG("%s", m->name);
 	}
-	ASSERT_EQ(1, t->nsid[NS_ROOT]);
-	ASSERT_EQ(2, t->nsid[NS_A]);
-	ASSERT_EQ(3, t->nsid[NS_B]);
-	ASSERT_EQ(4, t->nsid[NS_C]);
-	ASSERT_EQ(5, t->nsid[NS_A2]);
-	ASSERT_EQ(6, t->nsid[NS_B2]);
+	ASSERT_EQ(1, t->slot[NS_ROOT]);
+	ASSERT_EQ(NTH(0), t->slot[NS_A]);
+	ASSERT_EQ(NTH(1), t->slot[NS_B]);
+	ASSERT_EQ(NTH(2), t->slot[NS_C]);
+	ASSERT_EQ(NTH(3), t->slot[NS_A2]);
+	ASSERT_EQ(NTH(4), t->slot[NS_B2]);
 }
 
-/* The canonical gpid of a member: its own namespace's nsid and its PID there. */
+/* The canonical gpid of a member: its own namespace's slot and its PID there. */
 static __u32 canon(const struct tree *t, const struct member *m)
 {
-	return G(t->nsid[m->ns], m->id.nspid[m->id.level]);
+	return G(t->slot[m->ns], m->id.nspid[m->id.level]);
 }
 
 /* Every ioctl from every viewpoint, against every task of the tree. */
@@ -290,20 +276,21 @@ TEST_F_TIMEOUT(gp, nested_and_sibling_namespaces, 90)
 		struct gpid_ns_info info, info0;
 		struct gpid_self s;
 
-		/* SELF: canonical ids, own nsid and level, as getpid()/gettid() say. */
+		/* SELF: canonical ids, own slot and level, as getpid()/gettid() say. */
 		ASSERT_EQ(0, gp_self(O->ag, &s)) TH_LOG("%s", O->name);
-		EXPECT_EQ(t.nsid[O->ns], s.nsid) TH_LOG("%s", O->name);
+		EXPECT_EQ(t.slot[O->ns], s.slot) TH_LOG("%s", O->name);
 		EXPECT_EQ(0, s.level) TH_LOG("%s: levels are relative to the caller", O->name);
-		EXPECT_EQ(G(t.nsid[O->ns], O->id.tid), s.tid) TH_LOG("%s", O->name);
-		EXPECT_EQ(G(t.nsid[O->ns], O->id.pid), s.tgid) TH_LOG("%s", O->name);
+		EXPECT_EQ(G(t.slot[O->ns], O->id.tid), s.tid) TH_LOG("%s", O->name);
+		EXPECT_EQ(G(t.slot[O->ns], O->id.pid), s.tgid) TH_LOG("%s", O->name);
 
-		/* NS_INFO of its own namespace, by 0 and by nsid: parent not visible -> 0. */
+		/* NS_INFO of its own namespace, by 0 and by slot: parent not visible -> 0. */
 		ASSERT_EQ(0, gp_ns_info(O->ag, 0, &info0)) TH_LOG("%s", O->name);
 		expect_ns_info(_metadata, &info0, 0, 0, t.ino[O->ns], 1, 0, GPID_NS_LIVE, O->name);
+		EXPECT_EQ(t.slot[O->ns], info0.slot) TH_LOG("%s", O->name);
 
 		/* NS_INFO of every namespace: visible ones fully described, others ENOENT. */
 		for (int n = 0; n < NR_NS; n++) {
-			int ret = gp_ns_info(O->ag, t.nsid[n], &info);
+			int ret = gp_ns_info(O->ag, t.slot[n], &info);
 			char what[64];
 
 			snprintf(what, sizeof(what), "%s: NS_INFO(%s)", O->name, ns_name[n]);
@@ -313,8 +300,9 @@ TEST_F_TIMEOUT(gp, nested_and_sibling_namespaces, 90)
 			}
 			ASSERT_EQ(0, ret) TH_LOG("%s", what);
 			expect_ns_info(_metadata, &info, ns_level[n] - lo,
-				       n == O->ns || n == NS_ROOT ? 0 : t.nsid[ns_parent[n]],
+				       n == O->ns || n == NS_ROOT ? 0 : t.slot[ns_parent[n]],
 				       t.ino[n], 1, 0, GPID_NS_LIVE, what);
+			EXPECT_EQ(t.slot[n], info.slot) TH_LOG("%s", what);
 		}
 
 		for (int x = 0; x < NR_MEMBERS; x++) {
@@ -348,7 +336,7 @@ TEST_F_TIMEOUT(gp, nested_and_sibling_namespaces, 90)
 					TH_LOG("%s: levels of %s", O->name, T->name);
 				for (int i = 0, n = T->ns; i <= lt - lo && i < GPID_MAX_LEVELS;
 				     i++, n = ns_parent[n]) {
-					EXPECT_EQ(G(t.nsid[n], T->id.nspid[lt - i]), lv.gpids[i])
+					EXPECT_EQ(G(t.slot[n], T->id.nspid[lt - i]), lv.gpids[i])
 						TH_LOG("%s: levels of %s, [%d]", O->name, T->name, i);
 				}
 			} else {
@@ -358,11 +346,11 @@ TEST_F_TIMEOUT(gp, nested_and_sibling_namespaces, 90)
 
 			/*
 			 * T qualified by each namespace it has a PID in: decodes only where that
-			 * namespace is visible. An ancestor's nsid with one's own PID there is
+			 * namespace is visible. An ancestor's slot with one's own PID there is
 			 * ESRCH too: the namespace is not visible, though the task is.
 			 */
 			for (int n = T->ns; n >= 0; n = ns_parent[n]) {
-				int ret = gp_decode(O->ag, G(t.nsid[n], T->id.nspid[ns_level[n]]),
+				int ret = gp_decode(O->ag, G(t.slot[n], T->id.nspid[ns_level[n]]),
 						    &pid);
 
 				if (ns_sees(O->ns, n)) {
@@ -381,11 +369,12 @@ TEST_F_TIMEOUT(gp, nested_and_sibling_namespaces, 90)
 	/* No oracle: from C, every kind of unreachable gpid gets the very same answer. */
 	do {
 		const __u32 probes[] = {
-			G(t.nsid[NS_C], 4000),				/* no such PID */
-			G(200, 1),					/* nsid not bound */
+			G(t.slot[NS_C], 4000),				/* no such PID */
+			G(NTH(200), 1),					/* narrow slot free */
+			G(2, 1),					/* wide slot free */
 			canon(&t, &t.m[1]),				/* a, in the parent ns */
-			G(t.nsid[NS_A], t.c.id.nspid[1]),		/* c itself, via A */
-			G(t.nsid[NS_ROOT], 1),				/* the guest's init */
+			G(t.slot[NS_A], t.c.id.nspid[1]),		/* c itself, via A */
+			G(t.slot[NS_ROOT], 1),				/* the guest's init */
 			canon(&t, &t.m[5]),				/* a2, a cousin */
 			canon(&t, &t.m[6]),				/* b2, a cousin */
 		};
@@ -410,39 +399,40 @@ TEST_F_TIMEOUT(gp, nested_and_sibling_namespaces, 90)
 		__u32 gp;
 		__s32 pid;
 		int tid = gpid_agent_thread(&t.c, &th);
+		const __u32 sc = t.slot[NS_C], sb = t.slot[NS_B], sa = t.slot[NS_A];
 
 		ASSERT_LT(1, tid);
 		ASSERT_EQ(3, th.level);
 		ASSERT_EQ(tid, th.nspid[3]);
 		ASSERT_EQ(1, th.pid);
 		ASSERT_EQ(0, gp_encode(NULL, th.nspid[0], 0, &gp));
-		EXPECT_EQ(G(4, tid), gp);
+		EXPECT_EQ(G(sc, tid), gp);
 		ASSERT_EQ(0, gp_encode(NULL, th.nspid[0], GPID_ENCODE_TGID, &gp));
-		EXPECT_EQ(G(4, 1), gp);
+		EXPECT_EQ(G(sc, 1), gp);
 		ASSERT_EQ(0, gp_encode(&t.b, th.nspid[2], 0, &gp));
-		EXPECT_EQ(G(4, tid), gp);
-		ASSERT_EQ(0, gp_decode(&t.a, G(4, tid), &pid));
+		EXPECT_EQ(G(sc, tid), gp);
+		ASSERT_EQ(0, gp_decode(&t.a, G(sc, tid), &pid));
 		EXPECT_EQ(th.nspid[1], pid);
-		ASSERT_EQ(0, gp_decode(&t.d, G(4, tid), &pid));
+		ASSERT_EQ(0, gp_decode(&t.d, G(sc, tid), &pid));
 		EXPECT_EQ(tid, pid);
 		ASSERT_EQ(0, gp_levels(NULL, th.nspid[0], 0, &lv));
 		ASSERT_EQ(4, lv.count);
-		EXPECT_EQ(G(4, tid), lv.gpids[0]);
-		EXPECT_EQ(G(3, th.nspid[2]), lv.gpids[1]);
-		EXPECT_EQ(G(2, th.nspid[1]), lv.gpids[2]);
+		EXPECT_EQ(G(sc, tid), lv.gpids[0]);
+		EXPECT_EQ(G(sb, th.nspid[2]), lv.gpids[1]);
+		EXPECT_EQ(G(sa, th.nspid[1]), lv.gpids[2]);
 		EXPECT_EQ(G(1, th.nspid[0]), lv.gpids[3]);
 		ASSERT_EQ(0, gp_levels(&t.b, th.nspid[2], GPID_ENCODE_TGID, &lv));
 		ASSERT_EQ(2, lv.count);
-		EXPECT_EQ(G(4, 1), lv.gpids[0]);
-		EXPECT_EQ(G(3, t.c.id.nspid[2]), lv.gpids[1]);
+		EXPECT_EQ(G(sc, 1), lv.gpids[0]);
+		EXPECT_EQ(G(sb, t.c.id.nspid[2]), lv.gpids[1]);
 
 		/* SELF from two threads of d at once: distinct tids, one tgid. */
 		ASSERT_EQ(0, gpid_agent_threads_self(&t.d, 2, ts));
 		for (int i = 0; i < 2; i++) {
 			ASSERT_EQ(0, ts[i].ret);
-			EXPECT_EQ(G(4, ts[i].tid), ts[i].self.tid);
-			EXPECT_EQ(G(4, 2), ts[i].self.tgid);
-			EXPECT_EQ(4, ts[i].self.nsid);
+			EXPECT_EQ(G(sc, ts[i].tid), ts[i].self.tid);
+			EXPECT_EQ(G(sc, 2), ts[i].self.tgid);
+			EXPECT_EQ(sc, ts[i].self.slot);
 			EXPECT_EQ(0, ts[i].self.level);
 		}
 		EXPECT_NE(ts[0].tid, ts[1].tid);
@@ -463,9 +453,9 @@ TEST_F_TIMEOUT(gp, nested_and_sibling_namespaces, 90)
 				TH_LOG("%s", t.m[x].name);
 		}
 		EXPECT_EQ(-ESRCH, gp_decode(NULL, t.a.pid, &pid));
-		/* Dead namespaces keep their nsid until the table is full. */
-		ASSERT_EQ(0, gp_ns_info(NULL, t.nsid[NS_C], &info));
-		expect_ns_info(_metadata, &info, 3, t.nsid[NS_B], t.ino[NS_C], 1, 0, 0, "dead C");
+		/* Dead namespaces keep their slots until a class is full. */
+		ASSERT_EQ(0, gp_ns_info(NULL, t.slot[NS_C], &info));
+		expect_ns_info(_metadata, &info, 3, t.slot[NS_B], t.ino[NS_C], 1, 0, 0, "dead C");
 		/* A2 is alive and well. */
 		ASSERT_EQ(0, gp_decode(NULL, canon(&t, &t.m[5]), &pid));
 		EXPECT_EQ(t.a2.pid, pid);
@@ -491,8 +481,11 @@ TEST_F_TIMEOUT(gp, proc_namespaces, 60)
 			TH_LOG("%s", O->name);
 		n = gpid_parse_namespaces(buf, l, 64);
 		ASSERT_LE(0, n) TH_LOG("%s: malformed:\n%s", O->name, buf);
+		for (int i = 1; i < n; i++) {
+			EXPECT_LT(l[i - 1].slot, l[i].slot) TH_LOG("%s: not in slot order", O->name);
+		}
 		for (int k = 0; k < NR_NS; k++) {
-			const struct gpid_ns_line *e = gpid_find_ns_line(l, n, t.nsid[k]);
+			const struct gpid_ns_line *e = gpid_find_ns_line(l, n, t.slot[k]);
 
 			if (!ns_sees(O->ns, k)) {
 				EXPECT_EQ(NULL, e) TH_LOG("%s sees %s:\n%s", O->name, ns_name[k], buf);
@@ -503,22 +496,27 @@ TEST_F_TIMEOUT(gp, proc_namespaces, 60)
 			EXPECT_EQ(1, e->generation);
 			EXPECT_EQ(ns_level[k] - ns_level[O->ns], e->level)
 				TH_LOG("%s: level of %s, relative", O->name, ns_name[k]);
-			EXPECT_EQ(k == O->ns || k == NS_ROOT ? 0 : t.nsid[ns_parent[k]], e->parent)
+			EXPECT_EQ(k == O->ns || k == NS_ROOT ? 0 : t.slot[ns_parent[k]], e->parent)
 				TH_LOG("%s: parent of %s", O->name, ns_name[k]);
 			EXPECT_EQ(t.ino[k], e->ino);
 			EXPECT_EQ(1, e->live);
 			EXPECT_EQ(0, e->policy);
+			/* The initial namespace is bound wide, the others narrow; none promoted. */
+			EXPECT_EQ(k == NS_ROOT, e->wide_class) TH_LOG("%s: class of %s", O->name,
+								       ns_name[k]);
+			EXPECT_EQ(0, e->wide);
+			EXPECT_EQ(0, e->wide_generation);
 		}
 		EXPECT_EQ(want, n) TH_LOG("%s:\n%s", O->name, buf);
 	}
 
-	/* A dead namespace is listed as not live until its nsid is reclaimed. */
+	/* A dead namespace is listed as not live until its slot is reclaimed. */
 	ASSERT_EQ(0, gpid_agent_stop(NULL, &t.a2));
 	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
 	ASSERT_EQ(NR_NS, gpid_parse_namespaces(buf, l, 64)) TH_LOG("%s", buf);
-	ASSERT_NE(NULL, gpid_find_ns_line(l, NR_NS, t.nsid[NS_A2]));
-	EXPECT_EQ(0, gpid_find_ns_line(l, NR_NS, t.nsid[NS_A2])->live);
-	EXPECT_EQ(1, gpid_find_ns_line(l, NR_NS, t.nsid[NS_A])->live);
+	ASSERT_NE(NULL, gpid_find_ns_line(l, NR_NS, t.slot[NS_A2]));
+	EXPECT_EQ(0, gpid_find_ns_line(l, NR_NS, t.slot[NS_A2])->live);
+	EXPECT_EQ(1, gpid_find_ns_line(l, NR_NS, t.slot[NS_A])->live);
 }
 
 /*
@@ -526,6 +524,7 @@ TEST_F_TIMEOUT(gp, proc_namespaces, 60)
  * PID, and a gpid, in 33 namespaces: LEVELS from the initial namespace must give all 33.
  */
 #define DEEPEST 32
+#define LEVEL_SLOT(i)	((i) ? NTH((i) - 1) : 1)
 
 TEST_F_TIMEOUT(gp, deepest_namespace_levels, 60)
 {
@@ -537,7 +536,7 @@ TEST_F_TIMEOUT(gp, deepest_namespace_levels, 60)
 	__u32 gp;
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	ASSERT_EQ(1, s.nsid);
+	ASSERT_EQ(1, s.slot);
 	ASSERT_EQ(0, gpid_agent_start(&ag[1], 1));
 	for (int i = 2; i <= DEEPEST; i++) {
 		ASSERT_EQ(0, gpid_agent_spawn(&ag[i - 1], &ag[i], 1)) TH_LOG("level %d", i);
@@ -545,24 +544,25 @@ TEST_F_TIMEOUT(gp, deepest_namespace_levels, 60)
 	/* The kernel's own limit: no level 33. */
 	EXPECT_EQ(-ENOSPC, gpid_agent_spawn(deep, &ag[DEEPEST + 1], 1));
 	ASSERT_EQ(DEEPEST, deep->id.level);
+	/* Level i is the i-th namespace bound: narrow slot W + i; level 0 is wide slot 1. */
 	for (int i = 1; i <= DEEPEST; i++) {
 		ASSERT_EQ(0, gp_self(&ag[i], &s)) TH_LOG("level %d", i);
-		ASSERT_EQ(i + 1, s.nsid) TH_LOG("level %d", i);
+		ASSERT_EQ(LEVEL_SLOT(i), s.slot) TH_LOG("level %d", i);
 		ASSERT_EQ(0, s.level) TH_LOG("level %d", i);
-		ASSERT_EQ(G(i + 1, 1), s.tid) TH_LOG("level %d", i);
+		ASSERT_EQ(G(LEVEL_SLOT(i), 1), s.tid) TH_LOG("level %d", i);
 	}
 	ASSERT_EQ(0, gp_encode(NULL, deep->id.nspid[0], 0, &gp));
-	EXPECT_EQ(G(DEEPEST + 1, 1), gp);
-	ASSERT_EQ(0, gp_decode(NULL, G(DEEPEST + 1, 1), &pid));
+	EXPECT_EQ(G(LEVEL_SLOT(DEEPEST), 1), gp);
+	ASSERT_EQ(0, gp_decode(NULL, G(LEVEL_SLOT(DEEPEST), 1), &pid));
 	EXPECT_EQ(deep->id.nspid[0], pid);
-	ASSERT_EQ(0, gp_decode(&ag[1], G(DEEPEST + 1, 1), &pid));
+	ASSERT_EQ(0, gp_decode(&ag[1], G(LEVEL_SLOT(DEEPEST), 1), &pid));
 	EXPECT_EQ(deep->id.nspid[1], pid);
 
 	/* From level 1: 32 entries. */
 	ASSERT_EQ(0, gp_levels(&ag[1], deep->id.nspid[1], 0, &lv));
 	ASSERT_EQ(DEEPEST, lv.count);
 	for (int i = 0; i < DEEPEST; i++) {
-		EXPECT_EQ(G(DEEPEST + 1 - i, deep->id.nspid[DEEPEST - i]), lv.gpids[i])
+		EXPECT_EQ(G(LEVEL_SLOT(DEEPEST - i), deep->id.nspid[DEEPEST - i]), lv.gpids[i])
 			TH_LOG("[%d]", i);
 	}
 	/* From the initial namespace: 33 entries, the last one the initial namespace's. */
@@ -571,9 +571,10 @@ TEST_F_TIMEOUT(gp, deepest_namespace_levels, 60)
 		       GPID_MAX_LEVELS, DEEPEST + 1, DEEPEST);
 	EXPECT_EQ(DEEPEST + 1, lv.count);
 	for (int i = 0; i < (int)lv.count && i < GPID_MAX_LEVELS; i++) {
-		EXPECT_EQ(G(DEEPEST + 1 - i, deep->id.nspid[DEEPEST - i]), lv.gpids[i])
+		EXPECT_EQ(G(LEVEL_SLOT(DEEPEST - i), deep->id.nspid[DEEPEST - i]), lv.gpids[i])
 			TH_LOG("[%d]", i);
 	}
+#undef LEVEL_SLOT
 }
 
 /* SELF and NS_INFO name the caller's active namespace, not the one for its children. */
@@ -587,12 +588,12 @@ TEST_F(gp, active_namespace_not_for_children)
 	ASSERT_EQ(0, gp_self(NULL, &s));
 	ASSERT_EQ(0, gpid_agent_start(&a, 1));
 	ASSERT_EQ(0, gp_self(&a, &s));
-	ASSERT_EQ(2, s.nsid);
+	ASSERT_EQ(NTH(0), s.slot);
 	ASSERT_EQ(0, gpid_agent_simple(&a, GPID_AG_UNSHARE, CLONE_NEWPID, 0));
 	ASSERT_EQ(0, gp_self(&a, &s));
-	EXPECT_EQ(2, s.nsid);
+	EXPECT_EQ(NTH(0), s.slot);
 	EXPECT_EQ(0, s.level);
-	EXPECT_EQ(G(2, 1), s.tid);
+	EXPECT_EQ(G(NTH(0), 1), s.tid);
 	ASSERT_EQ(0, gp_ns_info(&a, 0, &info));
 	EXPECT_EQ(a.id.ns_ino, info.ino);
 	EXPECT_EQ(0, info.level);
@@ -601,14 +602,14 @@ TEST_F(gp, active_namespace_not_for_children)
 	ASSERT_EQ(2, c.id.level);
 	ASSERT_EQ(1, c.id.pid);
 	ASSERT_EQ(0, gp_self(&c, &s));
-	EXPECT_EQ(3, s.nsid);
+	EXPECT_EQ(NTH(1), s.slot);
 	EXPECT_EQ(0, s.level);
-	EXPECT_EQ(G(3, 1), s.tid);
-	ASSERT_EQ(0, gp_decode(&a, G(3, 1), &pid));
+	EXPECT_EQ(G(NTH(1), 1), s.tid);
+	ASSERT_EQ(0, gp_decode(&a, G(NTH(1), 1), &pid));
 	EXPECT_EQ(c.pid, pid);
-	ASSERT_EQ(0, gp_ns_info(&a, 3, &info));
+	ASSERT_EQ(0, gp_ns_info(&a, NTH(1), &info));
 	/* c's namespace is one below a's (the viewer): level 1 for a. */
-	expect_ns_info(_metadata, &info, 1, 2, c.id.ns_ino, 1, 0, GPID_NS_LIVE, "c");
+	expect_ns_info(_metadata, &info, 1, NTH(0), c.id.ns_ino, 1, 0, GPID_NS_LIVE, "c");
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -634,16 +635,16 @@ TEST_F(gp, zombie_reaped_and_pid_reuse)
 	__s32 pid;
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	ASSERT_EQ(1, s.nsid);
+	ASSERT_EQ(1, s.slot);
 	ASSERT_EQ(0, gpid_agent_start(&n, 1));
 	ASSERT_EQ(0, gp_self(&n, &s));
-	ASSERT_EQ(2, s.nsid);
+	ASSERT_EQ(NTH(0), s.slot);
 
 	/* A child of n's init with PID 100 in n's namespace. */
 	ASSERT_EQ(100, gpid_agent_sleeper(&n, 100, 0, &s1));
 	ASSERT_EQ(100, s1.pid);
 	ASSERT_EQ(1, s1.level);
-	g = G(2, 100);
+	g = G(NTH(0), 100);
 	ASSERT_EQ(0, gp_encode(NULL, s1.nspid[0], 0, &gp));
 	EXPECT_EQ(g, gp);
 	ASSERT_EQ(0, gp_encode(&n, 100, 0, &gp));
@@ -667,7 +668,7 @@ TEST_F(gp, zombie_reaped_and_pid_reuse)
 	EXPECT_EQ(-ESRCH, gp_decode(NULL, g, &pid));
 	EXPECT_EQ(-ESRCH, gp_decode(&n, g, &pid));
 	EXPECT_EQ(-ESRCH, gp_decode(&n, 100, &pid));
-	EXPECT_EQ(-ESRCH, gp_decode(&n, G(2, 4000), &pid));
+	EXPECT_EQ(-ESRCH, gp_decode(&n, G(NTH(0), 4000), &pid));
 	EXPECT_EQ(-ESRCH, gp_encode(&n, 100, 0, &gp));
 
 	/*
@@ -697,15 +698,15 @@ TEST_F(gp, zombie_reaped_and_pid_reuse)
 		ASSERT_EQ(0, waitid(P_PID, n.pid, &si, WEXITED | WNOWAIT));
 		ASSERT_EQ('Z', proc_state(n.pid));
 		EXPECT_EQ(-ESRCH, gp_decode(NULL, g, &pid));
-		ASSERT_EQ(0, gp_decode(NULL, G(2, 1), &pid));
+		ASSERT_EQ(0, gp_decode(NULL, G(NTH(0), 1), &pid));
 		EXPECT_EQ(n.pid, pid);
-		ASSERT_EQ(0, gp_ns_info(NULL, 2, &info));
+		ASSERT_EQ(0, gp_ns_info(NULL, NTH(0), &info));
 		EXPECT_EQ(GPID_NS_LIVE, info.state);
 		ASSERT_LE(0, gpid_reap(n.pid));
 		gpid_agent_close(&n);
 		EXPECT_EQ(-ESRCH, gp_decode(NULL, g, &pid));
-		EXPECT_EQ(-ESRCH, gp_decode(NULL, G(2, 1), &pid));
-		ASSERT_EQ(0, gp_ns_info(NULL, 2, &info));
+		EXPECT_EQ(-ESRCH, gp_decode(NULL, G(NTH(0), 1), &pid));
+		ASSERT_EQ(0, gp_ns_info(NULL, NTH(0), &info));
 		EXPECT_EQ(0, info.state);
 	} while (0);
 }
@@ -725,14 +726,14 @@ TEST_F(gp, reaped_group_leader)
 	ASSERT_EQ(0, gp_self(NULL, &s));
 	ASSERT_EQ(0, gpid_agent_start(&n, 1));
 	ASSERT_EQ(0, gp_self(&n, &s));
-	ASSERT_EQ(2, s.nsid);
+	ASSERT_EQ(NTH(0), s.slot);
 	ASSERT_EQ(0, gpid_agent_spawn(&n, &p, 0));
 	ASSERT_EQ(2, p.id.pid);
 	ASSERT_EQ(0, gpid_agent_simple(&p, GPID_AG_SETPGID, 0, 0));
 	/* q: a child of n (so it outlives p) moved into p's group. */
 	ASSERT_EQ(3, gpid_agent_sleeper(&n, 0, 0, &q));
 	ASSERT_EQ(0, gpid_agent_simple(&n, GPID_AG_SETPGID, 3, 2));
-	g = G(2, 2);
+	g = G(NTH(0), 2);
 	ASSERT_EQ(0, gp_decode(NULL, g, &pid));
 	EXPECT_EQ(p.id.nspid[0], pid);
 
@@ -746,19 +747,22 @@ TEST_F(gp, reaped_group_leader)
 	EXPECT_EQ(-ESRCH, gp_encode(&n, 2, GPID_ENCODE_TGID, &gp));
 	EXPECT_EQ(-ESRCH, gp_encode(NULL, p.id.nspid[0], 0, &gp));
 	/* Its surviving member is fine. */
-	ASSERT_EQ(0, gp_decode(NULL, G(2, 3), &pid));
+	ASSERT_EQ(0, gp_decode(NULL, G(NTH(0), 3), &pid));
 	EXPECT_EQ(q.nspid[0], pid);
 }
 
 /* ----------------------------------------------------------------------------------------- */
 
-/* pid_bits=28: nsids 1..3. Exhaustion, then reclaim of dead namespaces with new generations. */
-TEST_F_TIMEOUT(gp, nsid_exhaustion_pid_bits_28, 60)
+/*
+ * pid_bits=28: wide slots 1..3 and no narrow slot (they would not fit): every namespace falls
+ * back to a wide slot, so this is ABI 1's three nsids. Exhaustion, then reclaim of dead
+ * namespaces with new generations.
+ */
+TEST_F_TIMEOUT(gp, slot_exhaustion_pid_bits_28, 60)
 {
 	struct gpid_agent a, b, c, d, e, f;
 	struct gpid_ns_info info;
 	struct gpid_ns_set set;
-	struct gpid_version v;
 	struct gpid_levels lv;
 	struct gpid_self s;
 	__u32 gp, gen_c, gen_e;
@@ -766,65 +770,67 @@ TEST_F_TIMEOUT(gp, nsid_exhaustion_pid_bits_28, 60)
 	static char buf[4096];
 	struct gpid_ns_line l[8];
 
-#define G28(nsid, nr) gpid_make((nsid), (nr), 28)
 	ASSERT_EQ(0, gpid_reload_module("pid_bits=28"));
-	ASSERT_EQ(0, gpid_ioctl(GPID_IOC_VERSION, &v));
-	ASSERT_EQ(28, v.pid_bits);
+	gpid_expect_layout(_metadata, 28, GPID_DEFAULT_NARROW_BITS, 3, 0);
 
-	/* The initial namespace takes nsid 1 when used. */
+	/* The initial namespace holds slot 1. */
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	EXPECT_EQ(1, s.nsid);
-	EXPECT_EQ(G28(1, gettid()), s.tid);
+	EXPECT_EQ(1, s.slot);
+	EXPECT_EQ((1U << 28) | gettid(), s.tid);
 
 	ASSERT_EQ(0, gpid_agent_start(&a, 1));
 	ASSERT_EQ(0, gpid_agent_start(&b, 1));
 	ASSERT_EQ(0, gpid_agent_start(&c, 1));
 	ASSERT_EQ(0, gp_self(&a, &s));
-	EXPECT_EQ(2, s.nsid);
-	EXPECT_EQ(G28(2, 1), s.tid);
+	EXPECT_EQ(2, s.slot);
+	EXPECT_EQ((2U << 28) | 1, s.tid);
 	ASSERT_EQ(0, gp_encode(NULL, b.pid, 0, &gp));
-	EXPECT_EQ(G28(3, 1), gp);
+	EXPECT_EQ((3U << 28) | 1, gp);
 
-	/* Full of live namespaces: no nsid for a third one, by any path. */
+	/* Full of live namespaces: no slot for a third one, by any path. */
 	EXPECT_EQ(-ENOSPC, gp_self(&c, &s));
 	EXPECT_EQ(-ENOSPC, gp_encode(NULL, c.pid, 0, &gp));
 	EXPECT_EQ(-ENOSPC, gp_encode(&c, 0, 0, &gp));
 	EXPECT_EQ(-ENOSPC, gp_levels(NULL, c.pid, 0, &lv));
+	EXPECT_EQ(-ENOSPC, gp_ns_info(&c, 0, &info));
 	set = (struct gpid_ns_set){ .pid = a.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(2, set.nsid);
-	set = (struct gpid_ns_set){ .pid = c.pid, .flags = GPID_NS_SET_NSID, .nsid = 2 };
+	EXPECT_EQ(2, set.slot);
+	set = (struct gpid_ns_set){ .pid = c.pid, .flags = GPID_NS_SET_SLOT, .slot = 2 };
 	EXPECT_EQ(-EEXIST, gp_ns_set(NULL, &set));
 	EXPECT_EQ(-EINVAL, gp_ns_info(NULL, 4, &info));
-	/* Unqualified decoding needs no nsid and still works in c. */
+	/* Unqualified decoding needs no slot and still works in c. */
 	ASSERT_EQ(0, gp_decode(&c, 1, &pid));
 	EXPECT_EQ(1, pid);
 
-	/* a's namespace dies: it keeps nsid 2 (not live) until an allocation needs it. */
+	/* a's namespace dies: it keeps slot 2 (not live) until an allocation needs it. */
 	ASSERT_EQ(0, gpid_agent_stop(NULL, &a));
 	ASSERT_EQ(0, gp_ns_info(NULL, 2, &info));
 	expect_ns_info(_metadata, &info, 1, 1, a.id.ns_ino, 1, GPID_POLICY_EXPORT, 0, "dead a");
-	EXPECT_EQ(-ESRCH, gp_decode(NULL, G28(2, 1), &pid));
+	EXPECT_EQ(-ESRCH, gp_decode(NULL, G(2, 1), &pid));
 	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
 	ASSERT_EQ(3, gpid_parse_namespaces(buf, l, 8)) TH_LOG("%s", buf);
 	ASSERT_NE(NULL, gpid_find_ns_line(l, 3, 2));
 	EXPECT_EQ(0, gpid_find_ns_line(l, 3, 2)->live);
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(1, l[i].wide_class) TH_LOG("slot %u", l[i].slot);
+	}
 
-	/* Table full: the dead one is reclaimed and its nsid reused, with a new generation. */
+	/* Every slot taken: the dead one is reclaimed and its slot reused, with a new generation. */
 	ASSERT_EQ(0, gp_self(&c, &s));
-	EXPECT_EQ(2, s.nsid);
-	EXPECT_EQ(G28(2, 1), s.tid);
+	EXPECT_EQ(2, s.slot);
+	EXPECT_EQ(G(2, 1), s.tid);
 	ASSERT_EQ(0, gp_ns_info(NULL, 2, &info));
 	/* A new binding: default policy, not the dead namespace's. */
 	expect_ns_info(_metadata, &info, 1, 1, c.id.ns_ino, 0, 0, GPID_NS_LIVE, "c");
 	EXPECT_NE(1, info.generation);
 	gen_c = info.generation;
 	/*
-	 * The stale gpid of a's init now names c's init: nsid 2 is c's namespace now. That is
-	 * why the generation exists: (nsid, generation) tells the two apart.
+	 * The stale gpid of a's init now names c's init: slot 2 is c's namespace now. That is
+	 * why the generation exists: (slot, generation) tells the two apart.
 	 */
-	ASSERT_EQ(0, gp_decode(NULL, G28(2, 1), &pid));
+	ASSERT_EQ(0, gp_decode(NULL, G(2, 1), &pid));
 	EXPECT_EQ(c.pid, pid);
 
 	/* Both others die: both are reclaimed at the next allocation, cyclically after 2. */
@@ -834,43 +840,40 @@ TEST_F_TIMEOUT(gp, nsid_exhaustion_pid_bits_28, 60)
 	ASSERT_EQ(0, gpid_agent_start(&e, 1));
 	ASSERT_EQ(0, gpid_agent_start(&f, 1));
 	ASSERT_EQ(0, gp_self(&d, &s));
-	EXPECT_EQ(3, s.nsid);
+	EXPECT_EQ(3, s.slot);
 	ASSERT_EQ(0, gp_ns_info(NULL, 3, &info));
 	expect_ns_info(_metadata, &info, 1, 1, d.id.ns_ino, 0, 0, GPID_NS_LIVE, "d");
 	EXPECT_NE(1, info.generation);
 	ASSERT_EQ(0, gp_self(&e, &s));
-	EXPECT_EQ(2, s.nsid);
+	EXPECT_EQ(2, s.slot);
 	ASSERT_EQ(0, gp_ns_info(NULL, 2, &info));
 	expect_ns_info(_metadata, &info, 1, 1, e.id.ns_ino, 0, 0, GPID_NS_LIVE, "e");
 	gen_e = info.generation;
 	EXPECT_NE(1, gen_e);
 	EXPECT_NE(gen_c, gen_e);
 	EXPECT_EQ(-ENOSPC, gp_self(&f, &s));
-	ASSERT_EQ(0, gp_decode(NULL, G28(2, 1), &pid));
+	ASSERT_EQ(0, gp_decode(NULL, G(2, 1), &pid));
 	EXPECT_EQ(e.pid, pid);
-	ASSERT_EQ(0, gp_decode(NULL, G28(3, 1), &pid));
+	ASSERT_EQ(0, gp_decode(NULL, G(3, 1), &pid));
 	EXPECT_EQ(d.pid, pid);
-#undef G28
 }
 
-/* pid_bits=29: a single nsid, which the initial namespace takes. */
-TEST_F(gp, nsid_exhaustion_pid_bits_29)
+/* pid_bits=29: a single wide slot, which the initial namespace holds, and no narrow one. */
+TEST_F(gp, slot_exhaustion_pid_bits_29)
 {
 	struct gpid_ns_info info;
 	struct gpid_ns_set set;
-	struct gpid_version v;
 	struct gpid_agent a;
 	struct gpid_self s;
 	__u32 gp;
 	__s32 pid;
 
 	ASSERT_EQ(0, gpid_reload_module("pid_bits=29"));
-	ASSERT_EQ(0, gpid_ioctl(GPID_IOC_VERSION, &v));
-	ASSERT_EQ(29, v.pid_bits);
+	gpid_expect_layout(_metadata, 29, GPID_DEFAULT_NARROW_BITS, 1, 0);
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	EXPECT_EQ(1, s.nsid);
-	EXPECT_EQ(gpid_make(1, gettid(), 29), s.tid);
-	ASSERT_EQ(0, gp_decode(NULL, gpid_make(1, getpid(), 29), &pid));
+	EXPECT_EQ(1, s.slot);
+	EXPECT_EQ((1U << 29) | gettid(), s.tid);
+	ASSERT_EQ(0, gp_decode(NULL, (1U << 29) | getpid(), &pid));
 	EXPECT_EQ(getpid(), pid);
 	EXPECT_EQ(-EINVAL, gp_ns_info(NULL, 2, &info));
 	EXPECT_EQ(-EINVAL, gp_decode(NULL, 0x40000000, &pid));
@@ -878,9 +881,9 @@ TEST_F(gp, nsid_exhaustion_pid_bits_29)
 	ASSERT_EQ(0, gpid_agent_start(&a, 1));
 	EXPECT_EQ(-ENOSPC, gp_self(&a, &s));
 	EXPECT_EQ(-ENOSPC, gp_encode(NULL, a.pid, 0, &gp));
-	set = (struct gpid_ns_set){ .pid = a.pid, .flags = GPID_NS_SET_NSID, .nsid = 1 };
+	set = (struct gpid_ns_set){ .pid = a.pid, .flags = GPID_NS_SET_SLOT, .slot = 1 };
 	EXPECT_EQ(-EEXIST, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = a.pid, .flags = GPID_NS_SET_NSID, .nsid = 2 };
+	set = (struct gpid_ns_set){ .pid = a.pid, .flags = GPID_NS_SET_SLOT, .slot = 2 };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
 }
 
@@ -921,12 +924,18 @@ static int light_result(int res_r, struct light_result *r)
 	return read(res_r, r, sizeof(*r)) == sizeof(*r) ? 0 : -1;
 }
 
-/* Default size: 255 live namespaces (the initial one and 254 others); the 256th: ENOSPC. */
-TEST_F_TIMEOUT(gp, nsid_exhaustion_default, 120)
+/*
+ * The default layout: 64 wide slots of 22 bits, then every narrow slot of 16 bits that fits.
+ * More live namespaces than ABI 1's 254 (MANY) each get the next narrow slot, in order; a
+ * dead one keeps its slot while the class has room, so the next one does not reuse it.
+ */
+#define MANY	300
+
+TEST_F_TIMEOUT(gp, many_namespaces_default_layout, 120)
 {
-	static pid_t kids[260];
+	static pid_t kids[MANY + 2];
 	static char buf[GPID_AGENT_DATA];
-	static struct gpid_ns_line l[300];
+	static struct gpid_ns_line l[MANY + 8];
 	struct timespec t0, t1;
 	struct light_result r;
 	struct gpid_ns_info info;
@@ -936,54 +945,55 @@ TEST_F_TIMEOUT(gp, nsid_exhaustion_default, 120)
 	struct stat st;
 	__u32 gp;
 
+	gpid_expect_layout(_metadata, 22, GPID_DEFAULT_NARROW_BITS, 64, 12224);
+	ASSERT_EQ(0x10400000, gpid_make(NTH(0), 0));
+	ASSERT_EQ(1U << 30, gpid_make(gpid_max_slot(), 0xffff) + 1) TH_LOG("the narrow slots end at 2^30");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, pipe2(res, O_CLOEXEC));
 	ASSERT_EQ(0, pipe2(rel, O_CLOEXEC));
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	ASSERT_EQ(1, s.nsid);
+	ASSERT_EQ(1, s.slot);
 
-	for (int i = 1; i <= 255; i++) {
+	for (int i = 1; i <= MANY; i++) {
 		kids[i] = light_ns_child(res[1], rel[0], rel[1]);
 		ASSERT_LT(0, kids[i]) TH_LOG("namespace %d", i);
 		ASSERT_EQ(0, light_result(res[0], &r)) TH_LOG("namespace %d", i);
-		if (i < 255) {
-			ASSERT_EQ(0, r.ret) TH_LOG("namespace %d", i);
-			ASSERT_EQ(i + 1, r.self.nsid);
-			ASSERT_EQ(0, r.self.level);
-			ASSERT_EQ(G(i + 1, 1), r.self.tid);
-		} else {
-			EXPECT_EQ(-ENOSPC, r.ret);
-		}
+		ASSERT_EQ(0, r.ret) TH_LOG("namespace %d", i);
+		ASSERT_EQ(NTH(i - 1), r.self.slot);
+		ASSERT_EQ(0, r.self.level);
+		ASSERT_EQ(G(NTH(i - 1), 1), r.self.tid);
 	}
-	EXPECT_EQ(-ENOSPC, gp_encode(NULL, kids[255], 0, &gp));
-	EXPECT_EQ(-ENOSPC, gp_encode(NULL, kids[255], GPID_ENCODE_TGID, &gp));
+	ASSERT_EQ(0, gp_encode(NULL, kids[MANY], 0, &gp));
+	EXPECT_EQ(G(NTH(MANY - 1), 1), gp);
 
 	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
-	n = gpid_parse_namespaces(buf, l, 300);
-	EXPECT_EQ(255, n);
+	n = gpid_parse_namespaces(buf, l, MANY + 8);
+	EXPECT_EQ(MANY + 1, n);
 	for (int i = 0; i < n; i++) {
-		EXPECT_EQ(1, l[i].live) TH_LOG("nsid %u", l[i].nsid);
+		EXPECT_EQ(1, l[i].live) TH_LOG("slot %u", l[i].slot);
+		EXPECT_EQ(i ? NTH(i - 1) : 1, l[i].slot);
+		EXPECT_EQ(i == 0, l[i].wide_class) TH_LOG("slot %u", l[i].slot);
 	}
 
-	/* One dies: the next new namespace gets its nsid, with a new generation. */
+	/* One dies: it keeps its slot, and the next new namespace takes the next one. */
 	ASSERT_EQ(0, kill(kids[10], SIGKILL));
 	ASSERT_LE(0, gpid_reap(kids[10]));
-	kids[256] = light_ns_child(res[1], rel[0], rel[1]);
-	ASSERT_LT(0, kids[256]);
+	kids[MANY + 1] = light_ns_child(res[1], rel[0], rel[1]);
+	ASSERT_LT(0, kids[MANY + 1]);
 	ASSERT_EQ(0, light_result(res[0], &r));
 	ASSERT_EQ(0, r.ret);
-	EXPECT_EQ(11, r.self.nsid);
-	EXPECT_EQ(G(11, 1), r.self.tid);
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", kids[256]);
+	EXPECT_EQ(NTH(MANY), r.self.slot);
+	EXPECT_EQ(G(NTH(MANY), 1), r.self.tid);
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", kids[MANY + 1]);
 	ASSERT_EQ(0, stat(path, &st));
-	ASSERT_EQ(0, gp_ns_info(NULL, 11, &info));
-	expect_ns_info(_metadata, &info, 1, 1, st.st_ino, 0, 0, GPID_NS_LIVE, "reused 11");
-	EXPECT_NE(1, info.generation);
-	/* Full of live ones again. */
-	EXPECT_EQ(-ENOSPC, gp_encode(NULL, kids[255], 0, &gp));
+	ASSERT_EQ(0, gp_ns_info(NULL, NTH(MANY), &info));
+	expect_ns_info(_metadata, &info, 1, 1, st.st_ino, 1, 0, GPID_NS_LIVE, "the next one");
+	ASSERT_EQ(0, gp_ns_info(NULL, NTH(9), &info));
+	EXPECT_EQ(0, info.state) TH_LOG("the dead one's slot");
+	EXPECT_EQ(1, info.generation);
 
 	close(rel[1]);
-	for (int i = 1; i <= 256; i++)
+	for (int i = 1; i <= MANY + 1; i++)
 		if (i != 10) {
 			EXPECT_EQ(0, gpid_reap(kids[i])) TH_LOG("namespace %d", i);
 		}
@@ -991,62 +1001,66 @@ TEST_F_TIMEOUT(gp, nsid_exhaustion_default, 120)
 	close(res[0]);
 	close(res[1]);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	TH_LOG("256 namespaces in %ld ms",
+	TH_LOG("%d namespaces in %ld ms", MANY + 1,
 	       (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
 }
 
 /*
- * When the table is full, all dead namespaces are reclaimed at once: with 20 dead ones, none
- * is left bound after the next allocation.
+ * When the narrow class is full, all dead namespaces are reclaimed at once: with 20 dead ones,
+ * none is left bound after the next allocation. narrow_bits=19 wide_slots=252: 24 narrow slots.
  */
-TEST_F_TIMEOUT(gp, nsid_reclaim_all_dead_at_once, 120)
+#define FEW_NARROW	24
+
+TEST_F_TIMEOUT(gp, reclaim_all_dead_at_once, 60)
 {
-	static pid_t kids[260];
+	static pid_t kids[FEW_NARROW + 2];
 	static char buf[GPID_AGENT_DATA];
-	static struct gpid_ns_line l[300];
+	static struct gpid_ns_line l[64];
 	struct light_result r;
 	struct gpid_ns_info info;
 	struct gpid_self s;
 	int res[2], rel[2], n;
 
+	ASSERT_EQ(0, gpid_reload_module("narrow_bits=19 wide_slots=252"));
+	ASSERT_EQ(252 + FEW_NARROW, gpid_max_slot());
 	ASSERT_EQ(0, pipe2(res, O_CLOEXEC));
 	ASSERT_EQ(0, pipe2(rel, O_CLOEXEC));
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	ASSERT_EQ(1, s.nsid);
-	for (int i = 1; i <= 254; i++) {
+	ASSERT_EQ(1, s.slot);
+	for (int i = 1; i <= FEW_NARROW; i++) {
 		kids[i] = light_ns_child(res[1], rel[0], rel[1]);
 		ASSERT_LT(0, kids[i]) TH_LOG("namespace %d", i);
 		ASSERT_EQ(0, light_result(res[0], &r)) TH_LOG("namespace %d", i);
 		ASSERT_EQ(0, r.ret) TH_LOG("namespace %d", i);
-		ASSERT_EQ(i + 1, r.self.nsid);
+		ASSERT_EQ(NTH(i - 1), r.self.slot);
 	}
-	/* 20 die (nsids 2..21): dead, still bound while there is no need for their nsids. */
+	/* 20 die: dead, still bound while there is no need for their slots. */
 	for (int i = 1; i <= 20; i++) {
 		ASSERT_EQ(0, kill(kids[i], SIGKILL));
 		ASSERT_LE(0, gpid_reap(kids[i]));
 	}
 	for (int i = 1; i <= 20; i++) {
-		ASSERT_EQ(0, gp_ns_info(NULL, i + 1, &info)) TH_LOG("nsid %d", i + 1);
-		EXPECT_EQ(0, info.state) TH_LOG("nsid %d", i + 1);
+		ASSERT_EQ(0, gp_ns_info(NULL, NTH(i - 1), &info)) TH_LOG("slot %u", NTH(i - 1));
+		EXPECT_EQ(0, info.state) TH_LOG("slot %u", NTH(i - 1));
 	}
-	/* The table is full: the next namespace reclaims them all, and takes the first. */
-	kids[255] = light_ns_child(res[1], rel[0], rel[1]);
-	ASSERT_LT(0, kids[255]);
+	/* The narrow class is full: the next namespace reclaims them all, and takes the first. */
+	kids[FEW_NARROW + 1] = light_ns_child(res[1], rel[0], rel[1]);
+	ASSERT_LT(0, kids[FEW_NARROW + 1]);
 	ASSERT_EQ(0, light_result(res[0], &r));
 	ASSERT_EQ(0, r.ret);
-	EXPECT_EQ(2, r.self.nsid);
+	EXPECT_EQ(NTH(0), r.self.slot);
 	for (int i = 2; i <= 20; i++) {
-		EXPECT_EQ(-ENOENT, gp_ns_info(NULL, i + 1, &info)) TH_LOG("nsid %d", i + 1);
+		EXPECT_EQ(-ENOENT, gp_ns_info(NULL, NTH(i - 1), &info)) TH_LOG("slot %u", NTH(i - 1));
 	}
 	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
-	n = gpid_parse_namespaces(buf, l, 300);
-	EXPECT_EQ(1 + 234 + 1, n);
+	n = gpid_parse_namespaces(buf, l, 64);
+	EXPECT_EQ(1 + (FEW_NARROW - 20) + 1, n);
 	for (int i = 0; i < n; i++) {
-		EXPECT_EQ(1, l[i].live) TH_LOG("nsid %u", l[i].nsid);
+		EXPECT_EQ(1, l[i].live) TH_LOG("slot %u", l[i].slot);
 	}
 
 	close(rel[1]);
-	for (int i = 21; i <= 255; i++) {
+	for (int i = 21; i <= FEW_NARROW + 1; i++) {
 		EXPECT_EQ(0, gpid_reap(kids[i])) TH_LOG("namespace %d", i);
 	}
 	close(rel[0]);
@@ -1056,8 +1070,8 @@ TEST_F_TIMEOUT(gp, nsid_reclaim_all_dead_at_once, 120)
 
 /* ----------------------------------------------------------------------------------------- */
 
-/* GPID_IOC_NS_SET with GPID_NS_SET_NSID (checkpoint/restore) and the export policy. */
-TEST_F(gp, ns_set_nsid_and_policy)
+/* GPID_IOC_NS_SET with GPID_NS_SET_SLOT (checkpoint/restore) and the export policy. */
+TEST_F(gp, ns_set_slot_and_policy)
 {
 	struct gpid_agent n1, n2, n3, n4;
 	struct gpid_ns_info info;
@@ -1068,19 +1082,20 @@ TEST_F(gp, ns_set_nsid_and_policy)
 	__s32 pid;
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	ASSERT_EQ(1, s.nsid);
+	ASSERT_EQ(1, s.slot);
 	ASSERT_EQ(0, gpid_agent_start(&n1, 1));
 	ASSERT_EQ(0, gpid_agent_start(&n2, 1));
 	ASSERT_EQ(0, gpid_agent_start(&n3, 1));
 	ASSERT_EQ(0, gpid_agent_start(&n4, 1));
 
-	/* A fresh namespace gets the nsid it asks for. */
-	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_NSID, .nsid = 77 };
+	/* A fresh namespace gets the slot it asks for (77: narrow, 64 being the last wide one). */
+	ASSERT_FALSE(gpid_slot_is_wide(77));
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT, .slot = 77 };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(77, set.nsid);
+	EXPECT_EQ(77, set.slot);
 	EXPECT_EQ(1, set.generation);
 	ASSERT_EQ(0, gp_self(&n1, &s));
-	EXPECT_EQ(77, s.nsid);
+	EXPECT_EQ(77, s.slot);
 	EXPECT_EQ(G(77, 1), s.tid);
 	ASSERT_EQ(0, gp_ns_info(NULL, 77, &info));
 	expect_ns_info(_metadata, &info, 1, 1, n1.id.ns_ino, 1, 0, GPID_NS_LIVE, "77");
@@ -1088,46 +1103,55 @@ TEST_F(gp, ns_set_nsid_and_policy)
 	EXPECT_EQ(n1.pid, pid);
 
 	/* The same again: success, nothing changes. */
-	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_NSID, .nsid = 77 };
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT, .slot = 77 };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(77, set.nsid);
+	EXPECT_EQ(77, set.slot);
 	EXPECT_EQ(1, set.generation);
-	/* Already bound to another nsid: EBUSY. */
-	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_NSID, .nsid = 78 };
+	/*
+	 * Holding another slot of that class: EBUSY (a narrow one for n1; for the initial
+	 * namespace, bound wide, a wide one or a narrow one).
+	 */
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT, .slot = 78 };
 	EXPECT_EQ(-EBUSY, gp_ns_set(NULL, &set));
 	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 78, &info));
-	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_NSID, .nsid = 5 };
+	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_SLOT, .slot = 5 };
 	EXPECT_EQ(-EBUSY, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_NSID, .nsid = 1 };
+	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_SLOT, .slot = 78 };
+	EXPECT_EQ(-EBUSY, gp_ns_set(NULL, &set));
+	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 78, &info));
+	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_SLOT, .slot = 1 };
 	EXPECT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(1, set.nsid);
+	EXPECT_EQ(1, set.slot);
 	/* Held by another live namespace: EEXIST. */
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID, .nsid = 77 };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = 77 };
 	EXPECT_EQ(-EEXIST, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID, .nsid = 1 };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = 1 };
 	EXPECT_EQ(-EEXIST, gp_ns_set(NULL, &set));
 	/* Out of range. */
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID, .nsid = 0 };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = 0 };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID, .nsid = 256 };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT,
+				    .slot = gpid_max_slot() + 1 };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID, .nsid = ~0U };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = ~0U };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
 	/* The largest one is fine. */
-	set = (struct gpid_ns_set){ .pid = n4.pid, .flags = GPID_NS_SET_NSID, .nsid = 255 };
+	set = (struct gpid_ns_set){ .pid = n4.pid, .flags = GPID_NS_SET_SLOT,
+				    .slot = gpid_max_slot() };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	ASSERT_EQ(0, gp_decode(NULL, G(255, 1), &pid));
+	EXPECT_EQ(gpid_max_slot(), set.slot);
+	ASSERT_EQ(0, gp_decode(NULL, G(gpid_max_slot(), 1), &pid));
 	EXPECT_EQ(n4.pid, pid);
 
 	/* Bad flags, reserved, policy bits. */
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = 0, .nsid = 80 };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = 0, .slot = 80 };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = 4, .nsid = 80 };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = 4, .slot = 80 };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID | 0x80000000,
-				    .nsid = 80 };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT | 0x80000000,
+				    .slot = 80 };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID, .nsid = 80,
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = 80,
 				    .reserved = 1 };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
 	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_POLICY, .policy = 2 };
@@ -1144,14 +1168,14 @@ TEST_F(gp, ns_set_nsid_and_policy)
 	ASSERT_LT(0, dead);
 	ASSERT_EQ(0, kill(dead, SIGKILL));
 	ASSERT_LE(0, gpid_reap(dead));
-	set = (struct gpid_ns_set){ .pid = dead, .flags = GPID_NS_SET_NSID, .nsid = 80 };
+	set = (struct gpid_ns_set){ .pid = dead, .flags = GPID_NS_SET_SLOT, .slot = 80 };
 	EXPECT_EQ(-ESRCH, gp_ns_set(NULL, &set));
 
-	/* The export policy: set, read back, cleared; with or without SET_NSID. */
+	/* The export policy: set, read back, cleared; with or without SET_SLOT. */
 	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(77, set.nsid);
+	EXPECT_EQ(77, set.slot);
 	EXPECT_EQ(1, set.generation);
 	ASSERT_EQ(0, gp_ns_info(NULL, 77, &info));
 	EXPECT_EQ(GPID_POLICY_EXPORT, info.policy);
@@ -1173,50 +1197,53 @@ TEST_F(gp, ns_set_nsid_and_policy)
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
 	ASSERT_EQ(0, gp_ns_info(NULL, 77, &info));
 	EXPECT_EQ(0, info.policy);
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID | GPID_NS_SET_POLICY,
-				    .nsid = 50, .policy = GPID_POLICY_EXPORT };
+	/* 50: a wide slot, which holds small PIDs as well. */
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT | GPID_NS_SET_POLICY,
+				    .slot = 50, .policy = GPID_POLICY_EXPORT };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(50, set.nsid);
+	EXPECT_EQ(50, set.slot);
 	EXPECT_EQ(1, set.generation);
 	ASSERT_EQ(0, gp_ns_info(NULL, 50, &info));
 	expect_ns_info(_metadata, &info, 1, 1, n2.id.ns_ino, 1, GPID_POLICY_EXPORT,
 		       GPID_NS_LIVE, "50");
+	ASSERT_EQ(0, gp_decode(NULL, G(50, 1), &pid));
+	EXPECT_EQ(n2.pid, pid);
 	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(1, set.nsid);
+	EXPECT_EQ(1, set.slot);
 	ASSERT_EQ(0, gp_ns_info(NULL, 0, &info));
 	EXPECT_EQ(GPID_POLICY_EXPORT, info.policy);
 	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_POLICY, .policy = 0 };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
 
-	/* A dead namespace holding the nsid asked for is reclaimed first. */
-	set = (struct gpid_ns_set){ .pid = n3.pid, .flags = GPID_NS_SET_NSID, .nsid = 90 };
+	/* A dead namespace holding the slot asked for is reclaimed first. */
+	set = (struct gpid_ns_set){ .pid = n3.pid, .flags = GPID_NS_SET_SLOT, .slot = 90 };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
 	EXPECT_EQ(1, set.generation);
 	ASSERT_EQ(0, gpid_agent_stop(NULL, &n3));
 	ASSERT_EQ(0, gp_ns_info(NULL, 90, &info));
 	EXPECT_EQ(0, info.state);
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID, .nsid = 90 };
-	EXPECT_EQ(-EBUSY, gp_ns_set(NULL, &set));	/* n2 has 50 */
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = 90 };
+	EXPECT_EQ(-EBUSY, gp_ns_set(NULL, &set));	/* n2 has wide 50, no narrow one */
 	do {
 		struct gpid_agent n5;
 
 		ASSERT_EQ(0, gpid_agent_start(&n5, 1));
-		set = (struct gpid_ns_set){ .pid = n5.pid, .flags = GPID_NS_SET_NSID, .nsid = 90 };
+		set = (struct gpid_ns_set){ .pid = n5.pid, .flags = GPID_NS_SET_SLOT, .slot = 90 };
 		ASSERT_EQ(0, gp_ns_set(NULL, &set));
-		EXPECT_EQ(90, set.nsid);
+		EXPECT_EQ(90, set.slot);
 		EXPECT_NE(0, set.generation);
 		EXPECT_NE(1, set.generation);
 		ASSERT_EQ(0, gp_ns_info(NULL, 90, &info));
 		expect_ns_info(_metadata, &info, 1, 1, n5.id.ns_ino, set.generation, 0,
 			       GPID_NS_LIVE, "90 again");
 		ASSERT_EQ(0, gp_self(&n5, &s));
-		EXPECT_EQ(90, s.nsid);
+		EXPECT_EQ(90, s.slot);
 	} while (0);
 }
 
-/* Who may set: the nsid, the initial namespace's admin; the policy, CAP_SYS_ADMIN over the
+/* Who may set: the slot, the initial namespace's admin; the policy, CAP_SYS_ADMIN over the
  * namespace's owner. */
 TEST_F(gp, ns_set_permissions)
 {
@@ -1228,14 +1255,14 @@ TEST_F(gp, ns_set_permissions)
 	__s32 pid;
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	ASSERT_EQ(1, s.nsid);
+	ASSERT_EQ(1, s.slot);
 	ASSERT_EQ(0, gpid_agent_start(&n, 1));
 	ASSERT_EQ(0, gpid_agent_start(&m, 1));
 
 	/* u: uid 65534 in the initial user namespace, no capabilities. */
 	ASSERT_EQ(0, gpid_agent_start(&u, 0));
 	ASSERT_EQ(0, gpid_agent_simple(&u, GPID_AG_DROP_PRIVS, 0, 0));
-	set = (struct gpid_ns_set){ .pid = n.pid, .flags = GPID_NS_SET_NSID, .nsid = 100 };
+	set = (struct gpid_ns_set){ .pid = n.pid, .flags = GPID_NS_SET_SLOT, .slot = 100 };
 	EXPECT_EQ(-EPERM, gp_ns_set(&u, &set));
 	set = (struct gpid_ns_set){ .pid = n.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
@@ -1243,27 +1270,27 @@ TEST_F(gp, ns_set_permissions)
 	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
 	EXPECT_EQ(-EPERM, gp_ns_set(&u, &set));
-	set = (struct gpid_ns_set){ .pid = n.pid, .flags = GPID_NS_SET_NSID | GPID_NS_SET_POLICY,
-				    .nsid = 100, .policy = 0 };
+	set = (struct gpid_ns_set){ .pid = n.pid, .flags = GPID_NS_SET_SLOT | GPID_NS_SET_POLICY,
+				    .slot = 100, .policy = 0 };
 	EXPECT_EQ(-EPERM, gp_ns_set(&u, &set));
 	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 100, &info));
 	ASSERT_EQ(0, gp_ns_info(NULL, 1, &info));
 	EXPECT_EQ(0, info.policy);
 	/* The rest of the interface is for everyone. */
 	ASSERT_EQ(0, gp_self(&u, &s));
-	EXPECT_EQ(1, s.nsid);
+	EXPECT_EQ(1, s.slot);
 	EXPECT_EQ(G(1, u.pid), s.tid);
 	ASSERT_EQ(0, gp_encode(&u, n.pid, 0, &gp));
-	EXPECT_EQ(G(2, 1), gp);
-	ASSERT_EQ(0, gp_decode(&u, G(2, 1), &pid));
+	EXPECT_EQ(G(NTH(0), 1), gp);
+	ASSERT_EQ(0, gp_decode(&u, G(NTH(0), 1), &pid));
 	EXPECT_EQ(n.pid, pid);
-	ASSERT_EQ(0, gp_ns_info(&u, 2, &info));
+	ASSERT_EQ(0, gp_ns_info(&u, NTH(0), &info));
 	EXPECT_EQ(n.id.ns_ino, info.ino);
 
 	/* v: root of a user namespace of its own; m belongs to the initial user namespace. */
 	ASSERT_EQ(0, gpid_agent_start(&v, 0));
 	ASSERT_EQ(0, gpid_agent_simple(&v, GPID_AG_UNSHARE, CLONE_NEWUSER, 0));
-	set = (struct gpid_ns_set){ .pid = m.pid, .flags = GPID_NS_SET_NSID, .nsid = 101 };
+	set = (struct gpid_ns_set){ .pid = m.pid, .flags = GPID_NS_SET_SLOT, .slot = 101 };
 	EXPECT_EQ(-EPERM, gp_ns_set(&v, &set));
 	set = (struct gpid_ns_set){ .pid = m.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
@@ -1275,63 +1302,63 @@ TEST_F(gp, ns_set_permissions)
 
 	/*
 	 * ... and although v owns the PID namespace it creates (w's, where w is PID 1 with all of
-	 * v's user namespace's capabilities), neither may choose its nsid: binding a slot makes
+	 * v's user namespace's capabilities), neither may choose its slot: binding a slot makes
 	 * every gpid naming it mean the new namespace, power over whoever held it, so only the
 	 * initial namespace's admin may. The answer is EPERM whatever the slot holds -- free,
 	 * a dead namespace's, or a live namespace w cannot see -- so it is no oracle either
-	 * (before, a dead root container's nsid was taken over and a live one gave EEXIST).
+	 * (before, a dead root container's slot was taken over and a live one gave EEXIST).
 	 */
 	ASSERT_EQ(0, gpid_agent_spawn(&v, &w, 1));
 	ASSERT_EQ(1, w.id.pid);
 	do {
 		struct gpid_agent d;
-		__u32 dead_nsid, live_nsid = 0;
+		__u32 dead_slot, live_slot = 0;
 
 		ASSERT_EQ(0, gpid_agent_start(&d, 1));
 		ASSERT_EQ(0, gp_encode(NULL, d.pid, 0, &gp));
-		dead_nsid = gp >> BITS;
+		dead_slot = gpid_slot_of(gp);
 		ASSERT_EQ(0, gpid_agent_stop(NULL, &d));
 		ASSERT_EQ(0, gp_encode(NULL, m.pid, 0, &gp));
-		live_nsid = gp >> BITS;
-		ASSERT_EQ(-ENOENT, gp_ns_info(&w, live_nsid, &info));	/* invisible to w */
-		ASSERT_EQ(0, gp_ns_info(NULL, dead_nsid, &info));
+		live_slot = gpid_slot_of(gp);
+		ASSERT_EQ(-ENOENT, gp_ns_info(&w, live_slot, &info));	/* invisible to w */
+		ASSERT_EQ(0, gp_ns_info(NULL, dead_slot, &info));
 		ASSERT_EQ(0, info.state);				/* held, dead */
 		ASSERT_EQ(-ENOENT, gp_ns_info(NULL, 102, &info));	/* free */
 		for (int who = 0; who < 2; who++) {
-			const __u32 wanted[] = { 102, dead_nsid, live_nsid };
+			const __u32 wanted[] = { 102, dead_slot, live_slot };
 
 			for (int i = 0; i < 3; i++) {
 				set = (struct gpid_ns_set){ .pid = who ? 0 : w.pid,
-							    .flags = GPID_NS_SET_NSID,
-							    .nsid = wanted[i] };
+							    .flags = GPID_NS_SET_SLOT,
+							    .slot = wanted[i] };
 				EXPECT_EQ(-EPERM, gp_ns_set(who ? &w : &v, &set))
-					TH_LOG("%s asking for nsid %u", who ? "w" : "v", wanted[i]);
+					TH_LOG("%s asking for slot %u", who ? "w" : "v", wanted[i]);
 			}
 		}
-		ASSERT_EQ(0, gp_ns_info(NULL, dead_nsid, &info));
+		ASSERT_EQ(0, gp_ns_info(NULL, dead_slot, &info));
 		EXPECT_EQ(0, info.state) TH_LOG("the dead namespace's slot was taken over");
 		EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 102, &info));
 		/* The stale gpid of the dead namespace's init still names nothing. */
-		EXPECT_EQ(-ESRCH, gp_decode(NULL, (dead_nsid << BITS) | 1, &pid));
+		EXPECT_EQ(-ESRCH, gp_decode(NULL, G(dead_slot, 1), &pid));
 	} while (0);
-	/* Asking for the nsid it already holds is fine (it learns nothing). */
+	/* Asking for the slot it already holds is fine (it learns nothing). */
 	ASSERT_EQ(0, gp_self(&w, &s));
 	EXPECT_EQ(0, s.level) TH_LOG("levels are relative to the caller");
-	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_NSID, .nsid = s.nsid };
+	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_SLOT, .slot = s.slot };
 	EXPECT_EQ(0, gp_ns_set(&w, &set));
-	EXPECT_EQ(s.nsid, set.nsid);
+	EXPECT_EQ(s.slot, set.slot);
 	/* The export policy of its own namespace is w's and v's to choose. */
 	set = (struct gpid_ns_set){ .pid = w.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
 	ASSERT_EQ(0, gp_ns_set(&v, &set));
-	EXPECT_EQ(s.nsid, set.nsid);
-	ASSERT_EQ(0, gp_ns_info(NULL, s.nsid, &info));
+	EXPECT_EQ(s.slot, set.slot);
+	ASSERT_EQ(0, gp_ns_info(NULL, s.slot, &info));
 	expect_ns_info(_metadata, &info, 1, 1, w.id.ns_ino, 1, GPID_POLICY_EXPORT,
 		       GPID_NS_LIVE, "w");
 	/* From inside, w's namespace is level 0 (stock hides a container's ancestry). */
 	ASSERT_EQ(0, gp_ns_info(&w, 0, &info));
 	EXPECT_EQ(0, info.level);
-	ASSERT_EQ(0, gp_ns_info(NULL, s.nsid, &info));
+	ASSERT_EQ(0, gp_ns_info(NULL, s.slot, &info));
 	EXPECT_EQ(1, info.level);
 	/*
 	 * System-wide activity counters are the initial namespace's admin's: w reads the state
@@ -1356,8 +1383,8 @@ TEST_F(gp, ns_set_permissions)
 	} while (0);
 	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_POLICY, .policy = 0 };
 	ASSERT_EQ(0, gp_ns_set(&w, &set));
-	EXPECT_EQ(s.nsid, set.nsid);
-	ASSERT_EQ(0, gp_ns_info(NULL, s.nsid, &info));
+	EXPECT_EQ(s.slot, set.slot);
+	ASSERT_EQ(0, gp_ns_info(NULL, s.slot, &info));
 	EXPECT_EQ(0, info.policy);
 	/* u still may not. */
 	set = (struct gpid_ns_set){ .pid = w.pid, .flags = GPID_NS_SET_POLICY,
@@ -1365,7 +1392,7 @@ TEST_F(gp, ns_set_permissions)
 	EXPECT_EQ(-EPERM, gp_ns_set(&u, &set));
 }
 
-/* SET_NSID: CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN. SET_POLICY: CAP_SYS_ADMIN. */
+/* SET_SLOT: CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN. SET_POLICY: CAP_SYS_ADMIN. */
 TEST_F(gp, ns_set_capabilities)
 {
 	const __u64 all = ~0ULL;
@@ -1388,32 +1415,32 @@ TEST_F(gp, ns_set_capabilities)
 	ASSERT_EQ(0, gpid_agent_simple(&r2, GPID_AG_CAPS, (__u32)no_cr, no_cr >> 32));
 	ASSERT_EQ(0, gpid_agent_simple(&r3, GPID_AG_CAPS, (__u32)neither, neither >> 32));
 
-	/* CAP_CHECKPOINT_RESTORE without CAP_SYS_ADMIN: the nsid, not the policy. */
+	/* CAP_CHECKPOINT_RESTORE without CAP_SYS_ADMIN: the slot, not the policy. */
 	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
 	EXPECT_EQ(-EPERM, gp_ns_set(&r1, &set));
-	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_NSID | GPID_NS_SET_POLICY,
-				    .nsid = 60, .policy = GPID_POLICY_EXPORT };
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT | GPID_NS_SET_POLICY,
+				    .slot = 60, .policy = GPID_POLICY_EXPORT };
 	EXPECT_EQ(-EPERM, gp_ns_set(&r1, &set));
 	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 60, &info));
-	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_NSID, .nsid = 60 };
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT, .slot = 60 };
 	ASSERT_EQ(0, gp_ns_set(&r1, &set));
-	EXPECT_EQ(60, set.nsid);
+	EXPECT_EQ(60, set.slot);
 	ASSERT_EQ(0, gp_ns_info(NULL, 60, &info));
 	EXPECT_EQ(n1.id.ns_ino, info.ino);
 	EXPECT_EQ(0, info.policy);
 
 	/* CAP_SYS_ADMIN without CAP_CHECKPOINT_RESTORE: both. */
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_NSID | GPID_NS_SET_POLICY,
-				    .nsid = 61, .policy = GPID_POLICY_EXPORT };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT | GPID_NS_SET_POLICY,
+				    .slot = 61, .policy = GPID_POLICY_EXPORT };
 	ASSERT_EQ(0, gp_ns_set(&r2, &set));
-	EXPECT_EQ(61, set.nsid);
+	EXPECT_EQ(61, set.slot);
 	ASSERT_EQ(0, gp_ns_info(NULL, 61, &info));
 	EXPECT_EQ(n2.id.ns_ino, info.ino);
 	EXPECT_EQ(GPID_POLICY_EXPORT, info.policy);
 
 	/* Neither: nothing. */
-	set = (struct gpid_ns_set){ .pid = n3.pid, .flags = GPID_NS_SET_NSID, .nsid = 62 };
+	set = (struct gpid_ns_set){ .pid = n3.pid, .flags = GPID_NS_SET_SLOT, .slot = 62 };
 	EXPECT_EQ(-EPERM, gp_ns_set(&r3, &set));
 	set = (struct gpid_ns_set){ .pid = n3.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
@@ -1423,7 +1450,11 @@ TEST_F(gp, ns_set_capabilities)
 
 /* ----------------------------------------------------------------------------------------- */
 
-/* pid_bits=16: the split, EOVERFLOW for PIDs above 65535, and pid_max against pid_bits. */
+/*
+ * pid_bits=16: both classes 16 bits wide (narrow_bits 16), so every slot id s has the values
+ * s << 16 | nr, as ABI 1's nsids did; EOVERFLOW for PIDs above 65535, and pid_max against
+ * pid_bits.
+ */
 TEST_F_TIMEOUT(gp, pid_bits_16, 60)
 {
 	struct gpid_agent a, b, e;
@@ -1433,59 +1464,64 @@ TEST_F_TIMEOUT(gp, pid_bits_16, 60)
 	struct gpid_version v;
 	struct gpid_levels lv;
 	struct gpid_self s;
-	char buf[256], want[64];
+	char buf[256], want[256];
 	__u32 gp;
 	__s32 pid;
 	pid_t p;
 
-#define G16(nsid, nr) gpid_make((nsid), (nr), 16)
+#define G16(slot, nr) (((slot) << 16) | (nr))
 	ASSERT_GT(65536, self->pid_max) TH_LOG("the guest's pid_max does not fit 16 bits");
 	ASSERT_EQ(0, gpid_reload_module("pid_bits=16"));
-	ASSERT_EQ(0, gpid_ioctl(GPID_IOC_VERSION, &v));
-	EXPECT_EQ(16, v.pid_bits);
+	gpid_expect_layout(_metadata, 16, GPID_DEFAULT_NARROW_BITS, 64, 16319);
 	ASSERT_LT(0, gpid_read_file("/proc/gpid/version", buf, sizeof(buf)));
-	snprintf(want, sizeof(want), "abi %d\npid_bits 16\n", GPID_ABI_VERSION);
+	snprintf(want, sizeof(want), "abi %d\npid_bits 16\nnarrow_bits 16\nwide_slots 64\n"
+		 "narrow_slots 16319\nnarrow_start %u\n", GPID_ABI_VERSION, 65U << 16);
 	EXPECT_STREQ(want, buf);
+	for (__u32 slot = 1; slot <= 16383; slot += 127) {
+		ASSERT_EQ(G16(slot, 7), G(slot, 7)) TH_LOG("slot %u", slot);
+	}
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	EXPECT_EQ(1, s.nsid);
+	EXPECT_EQ(1, s.slot);
 	EXPECT_EQ(G16(1, gettid()), s.tid);
 	ASSERT_EQ(0, gpid_agent_start(&a, 1));
 	ASSERT_EQ(0, gp_self(&a, &s));
-	EXPECT_EQ(2, s.nsid);
-	EXPECT_EQ(G16(2, 1), s.tid);
+	EXPECT_EQ(65, s.slot);
+	EXPECT_EQ(G16(65, 1), s.tid);
 	ASSERT_EQ(0, gp_encode(NULL, a.pid, 0, &gp));
-	EXPECT_EQ(G16(2, 1), gp);
-	ASSERT_EQ(0, gp_decode(NULL, G16(2, 1), &pid));
+	EXPECT_EQ(G16(65, 1), gp);
+	ASSERT_EQ(0, gp_decode(NULL, G16(65, 1), &pid));
 	EXPECT_EQ(a.pid, pid);
-	ASSERT_EQ(0, gp_decode(&a, G16(2, 1), &pid));
+	ASSERT_EQ(0, gp_decode(&a, G16(65, 1), &pid));
 	EXPECT_EQ(1, pid);
 	ASSERT_EQ(0, gp_decode(NULL, G16(1, getpid()), &pid));
 	EXPECT_EQ(getpid(), pid);
 	ASSERT_EQ(0, gp_levels(NULL, a.pid, 0, &lv));
 	ASSERT_EQ(2, lv.count);
-	EXPECT_EQ(G16(2, 1), lv.gpids[0]);
+	EXPECT_EQ(G16(65, 1), lv.gpids[0]);
 	EXPECT_EQ(G16(1, a.pid), lv.gpids[1]);
-	EXPECT_EQ(-EINVAL, gp_decode(NULL, G16(2, 0), &pid));
+	/* PID part 0, free slots of either class: nothing. Above GPID_MASK: EINVAL. */
+	EXPECT_EQ(-GPID_PART0_ERR, gp_decode(NULL, G16(65, 0), &pid));
 	EXPECT_EQ(-ESRCH, gp_decode(NULL, G16(16383, 1), &pid));
-	EXPECT_EQ(-ESRCH, gp_decode(NULL, G16(3, 1), &pid));
+	EXPECT_EQ(-ESRCH, gp_decode(NULL, G16(66, 1), &pid));
+	EXPECT_EQ(-ESRCH, gp_decode(NULL, G16(2, 1), &pid));
 	EXPECT_EQ(-EINVAL, gp_decode(NULL, 0x40000000, &pid));
 	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 16383, &info));
 	EXPECT_EQ(-EINVAL, gp_ns_info(NULL, 16384, &info));
 
-	/* max_nsid is 16383 now. */
+	/* The largest slot id is 16383, as ABI 1's largest nsid was. */
 	ASSERT_EQ(0, gpid_agent_start(&b, 1));
-	set = (struct gpid_ns_set){ .pid = b.pid, .flags = GPID_NS_SET_NSID, .nsid = 16384 };
+	set = (struct gpid_ns_set){ .pid = b.pid, .flags = GPID_NS_SET_SLOT, .slot = 16384 };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = b.pid, .flags = GPID_NS_SET_NSID, .nsid = 16383 };
+	set = (struct gpid_ns_set){ .pid = b.pid, .flags = GPID_NS_SET_SLOT, .slot = 16383 };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
 	ASSERT_EQ(0, gp_self(&b, &s));
-	EXPECT_EQ(16383, s.nsid);
+	EXPECT_EQ(16383, s.slot);
 	EXPECT_EQ(0x3fff0001, s.tid);
 	ASSERT_EQ(0, gp_decode(NULL, 0x3fff0001, &pid));
 	EXPECT_EQ(b.pid, pid);
 
-	/* A PID above 65535 (pid_max raised after the load) cannot be encoded. */
+	/* A PID above 65535 (pid_max raised after the load) cannot be encoded, in any class. */
 	ASSERT_EQ(0, gpid_write_int(PID_MAX_PATH, 100000));
 	ASSERT_EQ(0, gpid_agent_start(&e, 1));
 	p = gpid_agent_sleeper(&e, 70000, 0, &big);
@@ -1498,13 +1534,16 @@ TEST_F_TIMEOUT(gp, pid_bits_16, 60)
 	/* ... while everything else goes on working. */
 	ASSERT_EQ(0, gp_decode(NULL, big.nspid[0], &pid));
 	EXPECT_EQ(big.nspid[0], pid);
-	ASSERT_EQ(0, gp_decode(NULL, G16(2, 1), &pid));
+	ASSERT_EQ(0, gp_decode(NULL, G16(65, 1), &pid));
 	EXPECT_EQ(a.pid, pid);
+	/* The failed encodings took no slot: e's namespace gets the next narrow one now. */
 	ASSERT_EQ(0, gp_self(&e, &s));
-	EXPECT_EQ(3, s.nsid);
-	EXPECT_EQ(G16(3, 1), s.tid);
-	ASSERT_EQ(0, gp_decode(NULL, G16(3, 1), &pid));
+	EXPECT_EQ(66, s.slot);
+	EXPECT_EQ(G16(66, 1), s.tid);
+	ASSERT_EQ(0, gp_decode(NULL, G16(66, 1), &pid));
 	EXPECT_EQ(e.pid, pid);
+	ASSERT_EQ(0, gp_ns_info(NULL, 66, &info));
+	expect_ns_info(_metadata, &info, 1, 1, e.id.ns_ino, 1, 0, GPID_NS_LIVE, "e");
 
 	/* Loading checks pid_max - 1 against pid_bits. */
 	gpid_reap_all();
@@ -1598,7 +1637,7 @@ static int encode_concurrently(const pid_t *pids, int n, __u32 gpids[][NMANY],
 	return 0;
 }
 
-/* Racing first uses of one namespace give it one nsid. */
+/* Racing first uses of one namespace give it one slot. */
 TEST_F_TIMEOUT(gp, concurrent_same_namespace, 60)
 {
 	static __u32 gpids[NTHREADS][NMANY];
@@ -1610,7 +1649,7 @@ TEST_F_TIMEOUT(gp, concurrent_same_namespace, 60)
 	struct gpid_self s;
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	ASSERT_EQ(1, s.nsid);
+	ASSERT_EQ(1, s.slot);
 	for (int r = 0; r < rounds; r++) {
 		pid_t pid = gpid_agent_sleeper(NULL, 0, 1, &id);
 
@@ -1618,7 +1657,7 @@ TEST_F_TIMEOUT(gp, concurrent_same_namespace, 60)
 		encode_concurrently(&pid, 1, gpids, rets);
 		for (int t = 0; t < NTHREADS; t++) {
 			ASSERT_EQ(0, rets[t][0]) TH_LOG("round %d thread %d", r, t);
-			EXPECT_EQ(G(r + 2, 1), gpids[t][0]) TH_LOG("round %d thread %d", r, t);
+			EXPECT_EQ(G(NTH(r), 1), gpids[t][0]) TH_LOG("round %d thread %d", r, t);
 		}
 	}
 	/* From inside: NTHREADS threads of the namespace's init ask SELF at once. */
@@ -1626,9 +1665,9 @@ TEST_F_TIMEOUT(gp, concurrent_same_namespace, 60)
 	ASSERT_EQ(0, gpid_agent_threads_self(&a, NTHREADS, ts));
 	for (int t = 0; t < NTHREADS; t++) {
 		ASSERT_EQ(0, ts[t].ret) TH_LOG("thread %d", t);
-		EXPECT_EQ(rounds + 2, ts[t].self.nsid) TH_LOG("thread %d", t);
-		EXPECT_EQ(G(rounds + 2, ts[t].tid), ts[t].self.tid) TH_LOG("thread %d", t);
-		EXPECT_EQ(G(rounds + 2, 1), ts[t].self.tgid) TH_LOG("thread %d", t);
+		EXPECT_EQ(NTH(rounds), ts[t].self.slot) TH_LOG("thread %d", t);
+		EXPECT_EQ(G(NTH(rounds), ts[t].tid), ts[t].self.tid) TH_LOG("thread %d", t);
+		EXPECT_EQ(G(NTH(rounds), 1), ts[t].self.tgid) TH_LOG("thread %d", t);
 	}
 }
 
@@ -1641,30 +1680,31 @@ TEST_F_TIMEOUT(gp, concurrent_many_namespaces_then_unload, 90)
 	static struct gpid_ns_line l[300];
 	struct gpid_task_id ids[NMANY];
 	pid_t pids[NMANY];
-	int seen[NMANY + 2] = { 0 };
+	int seen[NMANY] = { 0 };
 	struct gpid_self s;
 	int n;
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	ASSERT_EQ(1, s.nsid);
+	ASSERT_EQ(1, s.slot);
 	for (int i = 0; i < NMANY; i++) {
 		pids[i] = gpid_agent_sleeper(NULL, 0, 1, &ids[i]);
 		ASSERT_LT(0, pids[i]);
 	}
 	encode_concurrently(pids, NMANY, gpids, rets);
 	for (int i = 0; i < NMANY; i++) {
-		__u32 nsid = gpids[0][i] >> BITS;
+		__u32 slot, nr;
 
 		for (int t = 0; t < NTHREADS; t++) {
 			ASSERT_EQ(0, rets[t][i]) TH_LOG("thread %d namespace %d", t, i);
 			EXPECT_EQ(gpids[0][i], gpids[t][i]) TH_LOG("thread %d namespace %d", t, i);
 		}
-		EXPECT_EQ(1, gpids[0][i] & ((1U << BITS) - 1));
-		/* A fresh module: the NMANY namespaces take nsids 2..NMANY + 1, each once. */
-		ASSERT_LE(2, nsid);
-		ASSERT_GE(NMANY + 1, nsid);
-		EXPECT_EQ(0, seen[nsid]) TH_LOG("nsid %u twice", nsid);
-		seen[nsid]++;
+		ASSERT_EQ(0, gpid_split(gpids[0][i], &slot, &nr)) TH_LOG("%#x", gpids[0][i]);
+		EXPECT_EQ(1, nr);
+		/* A fresh module: the NMANY namespaces take narrow slots W+1..W+NMANY, each once. */
+		ASSERT_LE(NTH(0), slot);
+		ASSERT_GE(NTH(NMANY - 1), slot);
+		EXPECT_EQ(0, seen[slot - NTH(0)]) TH_LOG("slot %u twice", slot);
+		seen[slot - NTH(0)]++;
 	}
 
 	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
@@ -1672,12 +1712,12 @@ TEST_F_TIMEOUT(gp, concurrent_many_namespaces_then_unload, 90)
 	ASSERT_EQ(NMANY + 1, n) TH_LOG("%s", buf);
 	for (int i = 0; i < n; i++) {
 		for (int k = 0; k < i; k++) {
-			EXPECT_NE(l[k].nsid, l[i].nsid);
+			EXPECT_NE(l[k].slot, l[i].slot);
 			EXPECT_NE(l[k].ino, l[i].ino);
 		}
 	}
 	for (int i = 0; i < NMANY; i++) {
-		const struct gpid_ns_line *e = gpid_find_ns_line(l, n, gpids[0][i] >> BITS);
+		const struct gpid_ns_line *e = gpid_find_ns_line(l, n, gpid_slot_of(gpids[0][i]));
 
 		ASSERT_NE(NULL, e);
 		EXPECT_EQ(ids[i].ns_ino, e->ino) TH_LOG("namespace %d", i);
@@ -1692,7 +1732,7 @@ TEST_F_TIMEOUT(gp, concurrent_many_namespaces_then_unload, 90)
 	ASSERT_EQ(0, gpid_load_module());
 	ASSERT_TRUE(gpid_wait_path(GPID_DEVICE_PATH, 1));
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	EXPECT_EQ(1, s.nsid);
+	EXPECT_EQ(1, s.slot);
 	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
 	EXPECT_EQ(1, gpid_parse_namespaces(buf, l, 300)) TH_LOG("%s", buf);
 }
@@ -1712,9 +1752,9 @@ TEST_F(gp, unload_with_live_namespaces)
 	ASSERT_EQ(0, gpid_agent_start(&a, 1));
 	ASSERT_EQ(0, gpid_agent_spawn(&a, &b, 1));
 	ASSERT_EQ(0, gp_self(&a, &s));
-	ASSERT_EQ(2, s.nsid);
-	set = (struct gpid_ns_set){ .pid = b.pid, .flags = GPID_NS_SET_NSID | GPID_NS_SET_POLICY,
-				    .nsid = 200, .policy = GPID_POLICY_EXPORT };
+	ASSERT_EQ(NTH(0), s.slot);
+	set = (struct gpid_ns_set){ .pid = b.pid, .flags = GPID_NS_SET_SLOT | GPID_NS_SET_POLICY,
+				    .slot = 200, .policy = GPID_POLICY_EXPORT };
 	ASSERT_EQ(0, gp_ns_set(&a, &set));
 
 	ASSERT_EQ(0, gpid_unload_module());
@@ -1722,27 +1762,29 @@ TEST_F(gp, unload_with_live_namespaces)
 	ASSERT_EQ(0, gpid_load_module());
 	ASSERT_TRUE(gpid_wait_path(GPID_DEVICE_PATH, 1));
 
-	/* Only the initial namespace is bound: at load, always as nsid 1. */
+	/* Only the initial namespace is bound: at load, always to wide slot 1. */
 	ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
 	ASSERT_EQ(1, gpid_parse_namespaces(buf, l, 8)) TH_LOG("%s", buf);
-	EXPECT_EQ(1, l[0].nsid);
+	EXPECT_EQ(1, l[0].slot);
 	EXPECT_EQ(1, l[0].generation);
 	EXPECT_EQ(0, l[0].level);
 	EXPECT_EQ(1, l[0].live);
 	EXPECT_EQ(0, l[0].policy);
+	EXPECT_EQ(1, l[0].wide_class);
+	EXPECT_EQ(0, l[0].wide);
 	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 200, &info));
 	EXPECT_EQ(-ESRCH, gp_decode(NULL, G(200, 1), &pid));
 	/* First use after the reload: b before a this time. */
 	ASSERT_EQ(0, gp_self(&b, &s));
-	EXPECT_EQ(2, s.nsid);
+	EXPECT_EQ(NTH(0), s.slot);
 	ASSERT_EQ(0, gp_ns_info(&b, 0, &info));
 	expect_ns_info(_metadata, &info, 0, 0, b.id.ns_ino, 1, 0, GPID_NS_LIVE, "b");
 	ASSERT_EQ(0, gp_self(&a, &s));
-	EXPECT_EQ(3, s.nsid);
-	ASSERT_EQ(0, gp_decode(&a, G(2, 1), &pid));
+	EXPECT_EQ(NTH(1), s.slot);
+	ASSERT_EQ(0, gp_decode(&a, G(NTH(0), 1), &pid));
 	EXPECT_EQ(b.pid, pid);
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	EXPECT_EQ(1, s.nsid);
+	EXPECT_EQ(1, s.slot);
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -1800,7 +1842,7 @@ TEST_F(gp, bad_pointers)
 		*e = (struct gpid_encode){ .pid = 0 };
 		*d = (struct gpid_decode){ .gpid = getpid() };
 		*lv = (struct gpid_levels){ .pid = 0 };
-		*ni = (struct gpid_ns_info){ .nsid = 0 };
+		*ni = (struct gpid_ns_info){ .slot = 0 };
 		*ns = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_POLICY, .policy = 0 };
 		gpids[0] = getpid();
 		gpids[1] = 1;
@@ -1856,7 +1898,7 @@ TEST_F(gp, bad_values)
 	int ret;
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	ASSERT_EQ(1, s.nsid);
+	ASSERT_EQ(1, s.slot);
 	dead = gpid_agent_sleeper(NULL, 0, 0, &gone);
 	ASSERT_LT(0, dead);
 	ASSERT_EQ(0, kill(dead, SIGKILL));
@@ -1896,13 +1938,13 @@ TEST_F(gp, bad_values)
 			{ { .gpid = getpid(), .flags = 1 }, EINVAL },
 			{ { .gpid = getpid(), .flags = 0x80000000 }, EINVAL },
 			{ { .gpid = getpid(), .reserved = 1 }, EINVAL },
-			{ { .gpid = 0 }, EINVAL },			/* nr 0, unqualified */
-			{ { .gpid = G(1, 0) }, EINVAL },		/* nr 0 */
-			{ { .gpid = G(200, 0) }, EINVAL },		/* nr 0, unbound nsid */
-			{ { .gpid = 0x40000000 }, EINVAL },		/* > GPID_MASK (nsid 256) */
+			{ { .gpid = 0 }, GPID_PART0_ERR },		/* nr 0, unqualified */
+			{ { .gpid = G(1, 0) }, GPID_PART0_ERR },	/* nr 0 */
+			{ { .gpid = G(NTH(200), 0) }, GPID_PART0_ERR },	/* nr 0, unbound slot */
+			{ { .gpid = 0x40000000 }, EINVAL },		/* > GPID_MASK */
 			{ { .gpid = 0x40000000 | getpid() }, EINVAL },
 			{ { .gpid = 0xffffffff }, EINVAL },
-			{ { .gpid = 0x3fffffff }, ESRCH },		/* nsid 255: unbound */
+			{ { .gpid = 0x3fffffff }, ESRCH },		/* last slot: unbound */
 			{ { .gpid = G(1, 0x3fffff) }, ESRCH },		/* no such PID */
 			{ { .gpid = 0x3fffff }, ESRCH },		/* same, unqualified */
 			{ { .gpid = dead }, ESRCH },
@@ -1947,16 +1989,18 @@ TEST_F(gp, bad_values)
 			struct gpid_ns_info i;
 			int err;
 		} cases[] = {
-			{ { .nsid = 0, .flags = 1 }, EINVAL },
-			{ { .nsid = 1, .flags = 0x80000000 }, EINVAL },
-			{ { .nsid = 0, .reserved = 1 }, EINVAL },
-			{ { .nsid = 256 }, EINVAL },
-			{ { .nsid = 0x40000000 }, EINVAL },
-			{ { .nsid = ~0U }, EINVAL },
-			{ { .nsid = 255 }, ENOENT },
-			{ { .nsid = 2 }, ENOENT },
-			{ { .nsid = 1, .level = 9, .parent_nsid = 9, .ino = 9, .generation = 0,
-			    .policy = 9, .state = 9 }, 0 },		/* out only */
+			{ { .slot = 0, .flags = 1 }, EINVAL },
+			{ { .slot = 1, .flags = 0x80000000 }, EINVAL },
+			{ { .slot = 0, .reserved = 1 }, EINVAL },
+			{ { .slot = gpid_max_slot() + 1 }, EINVAL },
+			{ { .slot = 0x40000000 }, EINVAL },
+			{ { .slot = ~0U }, EINVAL },
+			{ { .slot = gpid_max_slot() }, ENOENT },
+			{ { .slot = 255 }, ENOENT },
+			{ { .slot = 2 }, ENOENT },
+			{ { .slot = 1, .level = 9, .parent_slot = 9, .ino = 9, .generation = 0,
+			    .policy = 9, .state = 9, .wide_slot = 9, .wide_generation = 9 }, 0 },
+								/* out only */
 		};
 
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1964,7 +2008,8 @@ TEST_F(gp, bad_values)
 			EXPECT_EQ(-cases[i].err, ret) TH_LOG("NS_INFO case %zu", i);
 		}
 		ASSERT_EQ(0, gp_ns_info(NULL, 1, &ni));
-		EXPECT_EQ(0, memcmp(&ni, &cases[8].i, sizeof(ni)));
+		EXPECT_EQ(0, memcmp(&ni, &cases[9].i, sizeof(ni)));
+		EXPECT_EQ(0, ni.wide_slot);
 	} while (0);
 
 	/* DECODE_BATCH: the batch itself. */
@@ -2019,21 +2064,23 @@ TEST_F(gp, decode_batch)
 	struct gpid_agent n;
 	struct gpid_self s;
 	__s32 pids[16];
+	__u32 sn;
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
-	ASSERT_EQ(1, s.nsid);
+	ASSERT_EQ(1, s.slot);
 	ASSERT_EQ(0, gpid_agent_start(&n, 1));
 	ASSERT_EQ(0, gp_self(&n, &s));
-	ASSERT_EQ(2, s.nsid);
+	ASSERT_EQ(NTH(0), s.slot);
+	sn = s.slot;
 
 	do {
 		const __u32 in[] = {
-			getpid(), G(1, getpid()), G(2, 1), 0, G(1, 0), 0x40000000, 0xffffffff,
-			G(200, 1), G(1, 0x3fffff), 0x3fffff, G(2, 4000), n.pid,
+			getpid(), G(1, getpid()), G(sn, 1), 0, G(1, 0), 0x40000000, 0xffffffff,
+			G(NTH(200), 1), G(1, 0x3fffff), 0x3fffff, G(sn, 4000), n.pid, G(2, 1),
 		};
 		const __s32 want[] = {
-			getpid(), getpid(), n.pid, -EINVAL, -EINVAL, -EINVAL, -EINVAL,
-			-ESRCH, -ESRCH, -ESRCH, -ESRCH, n.pid,
+			getpid(), getpid(), n.pid, -GPID_PART0_ERR, -GPID_PART0_ERR, -EINVAL, -EINVAL,
+			-ESRCH, -ESRCH, -ESRCH, -ESRCH, n.pid, -ESRCH,
 		};
 		const int count = sizeof(in) / sizeof(in[0]);
 
@@ -2048,9 +2095,10 @@ TEST_F(gp, decode_batch)
 	do {
 		/* From the child: the parent's tasks are not there. */
 		const __u32 in[] = {
-			1, G(2, 1), G(1, getpid()), G(1, n.pid), 0, G(2, 4000), getpid(),
+			1, G(sn, 1), G(1, getpid()), G(1, n.pid), 0, G(sn, 4000), getpid(),
+			0x40000000,
 		};
-		const __s32 want[] = { 1, 1, -ESRCH, -ESRCH, -EINVAL, -ESRCH, -ESRCH };
+		const __s32 want[] = { 1, 1, -ESRCH, -ESRCH, -GPID_PART0_ERR, -ESRCH, -ESRCH, -EINVAL };
 		const int count = sizeof(in) / sizeof(in[0]);
 
 		ASSERT_EQ(0, gp_batch(&n, in, pids, count));
@@ -2060,7 +2108,7 @@ TEST_F(gp, decode_batch)
 	} while (0);
 	/* GPID_BATCH_MAX values at once; count 1. */
 	for (int i = 0; i < GPID_BATCH_MAX; i++)
-		many[i] = i & 1 ? G(2, 1) : G(1, getpid());
+		many[i] = i & 1 ? G(sn, 1) : G(1, getpid());
 	out[GPID_BATCH_MAX] = 0x5a5a5a5a;
 	ASSERT_EQ(0, gp_batch(NULL, many, out, GPID_BATCH_MAX));
 	for (int i = 0; i < GPID_BATCH_MAX; i++) {
@@ -2069,7 +2117,7 @@ TEST_F(gp, decode_batch)
 	EXPECT_EQ(0x5a5a5a5a, out[GPID_BATCH_MAX]);
 	/* In place: one buffer for both. */
 	do {
-		__u32 buf[4] = { G(2, 1), 0, getpid(), G(77, 1) };
+		__u32 buf[4] = { G(sn, 1), 0xffffffff, getpid(), G(77, 1) };
 
 		ASSERT_EQ(0, gp_batch(NULL, buf, (__s32 *)buf, 4));
 		EXPECT_EQ(n.pid, (__s32)buf[0]);

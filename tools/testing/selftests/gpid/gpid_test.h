@@ -28,6 +28,9 @@
 
 #define GPID_MODULE_PATH "/lib/modules/gpid.ko"
 
+/* Set while gpid_lay (below) describes the loaded module; every load and unload clears it. */
+static int gpid_lay_valid __attribute__((unused));
+
 /* Reads a whole small file into buf (NUL-terminated); returns its length or -errno. */
 static inline int gpid_read_file(const char *path, char *buf, size_t size)
 {
@@ -55,6 +58,7 @@ static inline int gpid_load_module(void)
 
 	if (fd < 0)
 		return -errno;
+	gpid_lay_valid = 0;
 	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
 	close(fd);
 	return ret;
@@ -62,6 +66,7 @@ static inline int gpid_load_module(void)
 
 static inline int gpid_unload_module(void)
 {
+	gpid_lay_valid = 0;
 	return syscall(SYS_delete_module, "gpid", O_NONBLOCK) ? -errno : 0;
 }
 
@@ -74,8 +79,13 @@ static inline int gpid_module_loaded(void)
  * Module parameters
  */
 
+/* The defaults of the layout parameters pid_bits, narrow_bits and wide_slots. */
 #define GPID_DEFAULT_PID_BITS	22
+#define GPID_DEFAULT_NARROW_BITS	16
+#define GPID_DEFAULT_WIDE_SLOTS	64
 #define GPID_HELPER		static __attribute__((unused))
+
+GPID_HELPER int gpid_layout_refresh(void);
 
 /* finit_module() with a parameter string ("pid_bits=16"): 0 or -errno. */
 GPID_HELPER int gpid_load_module_params(const char *params)
@@ -85,6 +95,7 @@ GPID_HELPER int gpid_load_module_params(const char *params)
 
 	if (fd < 0)
 		return -errno;
+	gpid_lay_valid = 0;
 	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
 	close(fd);
 	return ret;
@@ -131,7 +142,10 @@ GPID_HELPER int gpid_unload_module_wait(void)
 	return ret;
 }
 
-/* Unload if loaded, load with params, wait for /dev/gpid: a fresh module. 0 or -errno. */
+/*
+ * Unload if loaded, load with params, wait for /dev/gpid: a fresh module, whose layout
+ * gpid_make() and gpid_split() then use. 0 or -errno.
+ */
 GPID_HELPER int gpid_reload_module(const char *params)
 {
 	int ret = gpid_unload_module_wait();
@@ -141,7 +155,9 @@ GPID_HELPER int gpid_reload_module(const char *params)
 	ret = gpid_load_module_params(params);
 	if (ret)
 		return ret;
-	return gpid_wait_path(GPID_DEVICE_PATH, 1) ? 0 : -ENODEV;
+	if (!gpid_wait_path(GPID_DEVICE_PATH, 1))
+		return -ENODEV;
+	return gpid_layout_refresh();
 }
 
 /* pid_bits of the loaded module, from /proc/gpid/version; -1 when unknown. */
@@ -217,11 +233,6 @@ GPID_HELPER int gpid_read_all(const char *path, char *buf, size_t size)
  * They return 0 or -errno.
  */
 
-static inline __u32 gpid_make(__u32 nsid, __u32 nr, unsigned int pid_bits)
-{
-	return (nsid << pid_bits) | nr;
-}
-
 GPID_HELPER int gpid_ioctl(unsigned long cmd, void *arg)
 {
 	int fd = open(GPID_DEVICE_PATH, O_RDONLY | O_CLOEXEC);
@@ -232,6 +243,196 @@ GPID_HELPER int gpid_ioctl(unsigned long cmd, void *arg)
 	ret = ioctl(fd, cmd, arg) ? -errno : 0;
 	close(fd);
 	return ret;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The layout of gpid values, as GPID_IOC_VERSION reports it (include/uapi/linux/gpid.h):
+ *
+ *   value < 2^pid_bits           plain: a PID in the caller's own namespace (slot id 0)
+ *   wide slot s, 1..W            (s << pid_bits) | nr
+ *   narrow slot s, W+1..W+N      narrow_start + ((s - W - 1) << narrow_bits) + nr
+ *   narrow_end..GPID_MASK        nothing
+ *
+ * Read once per module load (gpid_reload_module() reads it again; any load or unload makes
+ * the next use read it), in the process that uses it.
+ */
+
+/*
+ * ABI 1's form of GPID_IOC_VERSION (the first three fields, 16 bytes): ABI 2 still answers it,
+ * with its own abi_version, so that an ABI 1 client learns it must stop.
+ */
+struct gpid_version_v1 {
+	__u32 abi_version;
+	__u32 pid_bits;
+	__u64 features;
+};
+
+#define GPID_IOC_VERSION_V1	_IOR(GPID_IOC_MAGIC, 0x00, struct gpid_version_v1)
+
+/*
+ * What DECODE answers for a value whose PID part is 0 (0 itself, the first value of each slot).
+ * The header says such a value names no task: "ESRCH as for a gpid of no task, EINVAL above
+ * GPID_MASK" (Documentation/gpid.rst, GPID_IOC_DECODE, says EINVAL, as ABI 1 answered).
+ */
+#define GPID_PART0_ERR	ESRCH
+
+struct gpid_layout {
+	__u32 pid_bits, narrow_bits;
+	__u32 wide_slots, narrow_slots;	/* W and N */
+	__u32 narrow_start;		/* the first value of narrow slot W + 1 */
+	__u32 narrow_end;		/* the first value past narrow slot W + N */
+	__u32 max_slot;			/* W + N, the largest slot id */
+};
+
+static struct gpid_layout gpid_lay __attribute__((unused));
+
+/* Reads the layout of the loaded module: 0 or -errno (then it stays unknown). */
+GPID_HELPER int gpid_layout_refresh(void)
+{
+	struct gpid_version v;
+	int ret;
+
+	gpid_lay_valid = 0;
+	memset(&v, 0, sizeof(v));
+	ret = gpid_ioctl(GPID_IOC_VERSION, &v);
+	if (ret) {
+		fprintf(stderr, "# gpid layout: GPID_IOC_VERSION: %s\n", strerror(-ret));
+		return ret;
+	}
+	gpid_lay = (struct gpid_layout){
+		.pid_bits = v.pid_bits, .narrow_bits = v.narrow_bits,
+		.wide_slots = v.wide_slots, .narrow_slots = v.narrow_slots,
+		.narrow_start = v.narrow_start,
+		.narrow_end = v.narrow_start + (v.narrow_slots << v.narrow_bits),
+		.max_slot = v.wide_slots + v.narrow_slots,
+	};
+	gpid_lay_valid = 1;
+	return 0;
+}
+
+/* The layout of the loaded module (read now if not known yet), or NULL. */
+GPID_HELPER const struct gpid_layout *gpid_layout(void)
+{
+	if (!gpid_lay_valid && gpid_layout_refresh())
+		return NULL;
+	return &gpid_lay;
+}
+
+/* Whether slot id s is a wide slot (1..W); ids W+1..W+N are narrow. */
+GPID_HELPER int gpid_slot_is_wide(__u32 s)
+{
+	const struct gpid_layout *l = gpid_layout();
+
+	return l && s >= 1 && s <= l->wide_slots;
+}
+
+/* The first narrow slot id, W + 1: the one a fresh module binds a new namespace to first. */
+GPID_HELPER __u32 gpid_first_narrow(void)
+{
+	const struct gpid_layout *l = gpid_layout();
+
+	return l ? l->wide_slots + 1 : 0;
+}
+
+/* The largest slot id, W + N. */
+GPID_HELPER __u32 gpid_max_slot(void)
+{
+	const struct gpid_layout *l = gpid_layout();
+
+	return l ? l->max_slot : 0;
+}
+
+/* The largest PID slot id s holds (0: the plain range). */
+GPID_HELPER __u32 gpid_slot_max_nr(__u32 s)
+{
+	const struct gpid_layout *l = gpid_layout();
+
+	if (!l)
+		return 0;
+	return (1U << (s > l->wide_slots ? l->narrow_bits : l->pid_bits)) - 1;
+}
+
+/*
+ * The value of PID nr in slot id s (0: the plain value nr); nr 0 gives the slot's first value,
+ * which names nothing. A slot id the layout does not have, or an nr the slot cannot hold,
+ * gives GPID_MASK + 1, which every command refuses (EINVAL).
+ */
+GPID_HELPER __u32 gpid_make(__u32 s, __u32 nr)
+{
+	const struct gpid_layout *l = gpid_layout();
+
+	if (!l || s > l->max_slot || nr > gpid_slot_max_nr(s))
+		return GPID_MASK + 1;
+	if (s <= l->wide_slots)
+		return (s << l->pid_bits) | nr;
+	return l->narrow_start + ((s - l->wide_slots - 1) << l->narrow_bits) + nr;
+}
+
+/*
+ * Takes value v apart into its slot id (0: plain) and PID. 0 for a value of that form with a
+ * PID part other than 0; -ESRCH for one that names nothing by its form alone (PID part 0, or
+ * past the last narrow slot: *s and *nr are then 0 there); -EINVAL above GPID_MASK.
+ */
+GPID_HELPER int gpid_split(__u32 v, __u32 *s, __u32 *nr)
+{
+	const struct gpid_layout *l = gpid_layout();
+
+	*s = *nr = 0;
+	if (!l || v > GPID_MASK)
+		return -EINVAL;
+	if (v < l->narrow_start) {
+		*s = v >> l->pid_bits;
+		*nr = v & ((1U << l->pid_bits) - 1);
+	} else if (v < l->narrow_end) {
+		*s = l->wide_slots + 1 + ((v - l->narrow_start) >> l->narrow_bits);
+		*nr = (v - l->narrow_start) & ((1U << l->narrow_bits) - 1);
+	}
+	return *nr ? 0 : -ESRCH;
+}
+
+/*
+ * Whether v is the canonical form of PID nr of a namespace whose owner slot is owner: in the
+ * owner slot when that one holds nr (a wide owner holds every PID), else in a wide slot (the
+ * one a promotion added beside the narrow owner).
+ */
+GPID_HELPER int gpid_is_canonical(__u32 v, __u32 owner, __u32 nr)
+{
+	__u32 s, n;
+
+	if (gpid_split(v, &s, &n) || n != nr || !owner)
+		return 0;
+	if (nr <= gpid_slot_max_nr(owner))
+		return s == owner;
+	return s != owner && gpid_slot_is_wide(s);
+}
+
+/*
+ * The canonical gpid of PID nr of a namespace with owner slot owner and promoted wide slot
+ * wide (0: none), as NS_INFO reports them: in the owner slot if it holds nr, else in wide.
+ */
+GPID_HELPER __u32 gpid_canonical(__u32 owner, __u32 wide, __u32 nr)
+{
+	if (nr <= gpid_slot_max_nr(owner))
+		return gpid_make(owner, nr);
+	return wide ? gpid_make(wide, nr) : GPID_MASK + 1;
+}
+
+/* Whether the loaded module has the default layout, the one a load without parameters gives. */
+GPID_HELPER int gpid_layout_is_default(void)
+{
+	const struct gpid_layout *l = gpid_module_loaded() ? gpid_layout() : NULL;
+
+	return l && l->pid_bits == GPID_DEFAULT_PID_BITS &&
+	       l->narrow_bits == GPID_DEFAULT_NARROW_BITS &&
+	       l->wide_slots == GPID_DEFAULT_WIDE_SLOTS;
+}
+
+/* The slot id of value v (0 for a plain value and for one gpid_split() refuses). */
+GPID_HELPER __u32 gpid_slot_of(__u32 v)
+{
+	__u32 s, nr;
+
+	return gpid_split(v, &s, &nr) ? 0 : s;
 }
 
 GPID_HELPER int gpid_decode_batch_local(const __u32 *gpids, __s32 *pids, __u32 count)
@@ -1070,10 +1271,10 @@ GPID_HELPER int gp_levels(struct gpid_agent *ag, pid_t pid, __u32 flags, struct 
 	return gp_ioctl(ag, GPID_IOC_LEVELS, l, sizeof(*l));
 }
 
-GPID_HELPER int gp_ns_info(struct gpid_agent *ag, __u32 nsid, struct gpid_ns_info *info)
+GPID_HELPER int gp_ns_info(struct gpid_agent *ag, __u32 slot, struct gpid_ns_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	info->nsid = nsid;
+	info->slot = slot;
 	return gp_ioctl(ag, GPID_IOC_NS_INFO, info, sizeof(*info));
 }
 
@@ -1120,16 +1321,45 @@ GPID_HELPER int gp_read(struct gpid_agent *ag, const char *path, char *buf, size
 	return gpid_msg.ret;
 }
 
+/* Writes a file as the agent (ag == NULL: the test process): 0 or -errno. */
+GPID_HELPER int gp_write(struct gpid_agent *ag, const char *path, const char *text)
+{
+	size_t lp = strlen(path), lt = strlen(text);
+	int ret;
+
+	if (!ag)
+		return gpid_write_file(path, text);
+	if (lp + lt + 2 > sizeof(gpid_msg.data))
+		return -E2BIG;
+	gpid_msg_init(GPID_AG_WRITE, 0, 0);
+	memcpy(gpid_msg.data, path, lp + 1);
+	memcpy(gpid_msg.data + lp + 1, text, lt + 1);
+	gpid_msg.len = lp + lt + 2;
+	ret = gpid_agent_xfer(ag, NULL);
+	return ret ? ret : gpid_msg.ret;
+}
+
+GPID_HELPER int gp_write_int(struct gpid_agent *ag, const char *path, long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", v);
+	return gp_write(ag, path, buf);
+}
+
 /* ------------------------------------------------------------------------------------------
  * /proc/gpid/namespaces
  */
 
-#define GPID_NAMESPACES_HEADER	"nsid generation level parent ino live policy"
+#define GPID_NAMESPACES_HEADER \
+	"slot generation level parent ino live policy class wide wide_generation"
 
 struct gpid_ns_line {
-	__u32 nsid, generation, level, parent;
+	__u32 slot, generation, level, parent;
 	unsigned long long ino;
 	__u32 live, policy;
+	int wide_class;			/* class: 1 for "wide", 0 for "narrow" */
+	__u32 wide, wide_generation;
 };
 
 /* Parses the file's text: the number of lines, or -1 if the header or a line is malformed. */
@@ -1143,7 +1373,7 @@ GPID_HELPER int gpid_parse_namespaces(const char *text, struct gpid_ns_line *out
 		return -1;
 	for (p = nl + 1; *p; p = nl + 1) {
 		struct gpid_ns_line l;
-		char extra;
+		char extra, cls[8];
 		char line[256];
 
 		nl = strchr(p, '\n');
@@ -1151,21 +1381,127 @@ GPID_HELPER int gpid_parse_namespaces(const char *text, struct gpid_ns_line *out
 			return -1;
 		memcpy(line, p, nl - p);
 		line[nl - p] = '\0';
-		if (sscanf(line, "%u %u %u %u %llu %u %u %c", &l.nsid, &l.generation, &l.level,
-			   &l.parent, &l.ino, &l.live, &l.policy, &extra) != 7)
+		if (sscanf(line, "%u %u %u %u %llu %u %u %7s %u %u %c", &l.slot, &l.generation,
+			   &l.level, &l.parent, &l.ino, &l.live, &l.policy, cls, &l.wide,
+			   &l.wide_generation, &extra) != 10)
 			return -1;
+		if (strcmp(cls, "narrow") && strcmp(cls, "wide"))
+			return -1;
+		l.wide_class = !strcmp(cls, "wide");
 		out[n++] = l;
 	}
 	return n;
 }
 
 GPID_HELPER const struct gpid_ns_line *gpid_find_ns_line(const struct gpid_ns_line *l, int n,
-							  __u32 nsid)
+							  __u32 slot)
 {
 	for (int i = 0; i < n; i++)
-		if (l[i].nsid == nsid)
+		if (l[i].slot == slot)
 			return &l[i];
 	return NULL;
 }
+
+/* ------------------------------------------------------------------------------------------
+ * Assertions shared by the tests that include kselftest_harness.h before this file.
+ */
+#ifdef __KSELFTEST_HARNESS_H
+
+/*
+ * An NS_INFO answer: the namespace's place (level below the caller, parent's owner slot),
+ * its ino, its owner slot's generation (any but 0 when generation is 0), policy and state,
+ * and its promoted wide slot (0: none, and then no wide generation either).
+ */
+static __attribute__((unused)) void
+gpid_expect_ns_info(struct __test_metadata *_metadata, const struct gpid_ns_info *i,
+		    __u32 level, __u32 parent, unsigned long long ino, __u32 generation,
+		    __u32 policy, __u32 state, __u32 wide_slot, const char *what)
+{
+	EXPECT_EQ(level, i->level) TH_LOG("%s: level", what);
+	EXPECT_EQ(parent, i->parent_slot) TH_LOG("%s: parent_slot", what);
+	EXPECT_EQ(ino, i->ino) TH_LOG("%s: ino", what);
+	if (generation)
+		EXPECT_EQ(generation, i->generation) TH_LOG("%s: generation", what);
+	EXPECT_NE(0, i->generation) TH_LOG("%s: generation", what);
+	EXPECT_EQ(policy, i->policy) TH_LOG("%s: policy", what);
+	EXPECT_EQ(state, i->state) TH_LOG("%s: state", what);
+	EXPECT_EQ(wide_slot, i->wide_slot) TH_LOG("%s: wide_slot", what);
+	if (wide_slot) {
+		EXPECT_TRUE(gpid_slot_is_wide(wide_slot)) TH_LOG("%s: wide_slot", what);
+		EXPECT_FALSE(gpid_slot_is_wide(i->slot)) TH_LOG("%s: a promoted wide owner", what);
+		EXPECT_NE(0, i->wide_generation) TH_LOG("%s: wide_generation", what);
+	} else {
+		EXPECT_EQ(0, i->wide_generation) TH_LOG("%s: wide_generation", what);
+	}
+	EXPECT_EQ(0, i->flags) TH_LOG("%s: flags", what);
+	EXPECT_EQ(0, i->reserved) TH_LOG("%s: reserved", what);
+}
+
+/*
+ * The layout VERSION reports: the widths and counts given, narrow_start following from them;
+ * and the helpers' copy (gpid_layout()) is the same.
+ */
+static __attribute__((unused)) void
+gpid_expect_layout(struct __test_metadata *_metadata, __u32 pid_bits, __u32 narrow_bits,
+		   __u32 wide, __u32 narrow)
+{
+	const struct gpid_layout *l = gpid_layout();
+	struct gpid_version v;
+
+	ASSERT_EQ(0, gpid_ioctl(GPID_IOC_VERSION, &v));
+	EXPECT_EQ(GPID_ABI_VERSION, v.abi_version);
+	EXPECT_EQ(pid_bits, v.pid_bits);
+	EXPECT_EQ(narrow_bits, v.narrow_bits);
+	EXPECT_EQ(wide, v.wide_slots);
+	EXPECT_EQ(narrow, v.narrow_slots);
+	EXPECT_EQ((wide + 1) << pid_bits, v.narrow_start);
+	ASSERT_NE(NULL, l);
+	ASSERT_EQ(wide + narrow, l->max_slot) TH_LOG("the helpers' layout is stale");
+	ASSERT_EQ(v.narrow_start, l->narrow_start) TH_LOG("the helpers' layout is stale");
+}
+
+#define GPID_PID_MAX_PATH	"/proc/sys/kernel/pid_max"
+
+/*
+ * For the fixtures of tests that start from a freshly loaded module with the default layout:
+ * the test process becomes a child subreaper, the guest's pid_max is saved (the teardown puts
+ * it back), and the module is reloaded.
+ */
+static __attribute__((unused)) void
+gpid_fresh_module_setup(struct __test_metadata *_metadata, int *pid_max)
+{
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	*pid_max = gpid_read_int(GPID_PID_MAX_PATH);
+	ASSERT_LT(300, *pid_max);
+	ASSERT_EQ(0, gpid_reload_module("")) TH_LOG("reloading gpid.ko failed");
+	ASSERT_TRUE(gpid_layout_is_default());
+}
+
+/* Kills and reaps every child, restores pid_max and leaves the default module loaded. */
+static __attribute__((unused)) void
+gpid_fresh_module_teardown(struct __test_metadata *_metadata, int pid_max)
+{
+	gpid_reap_all();
+	if (gpid_read_int(GPID_PID_MAX_PATH) != pid_max)
+		EXPECT_EQ(0, gpid_write_int(GPID_PID_MAX_PATH, pid_max));
+	if (!gpid_layout_is_default())
+		EXPECT_EQ(0, gpid_reload_module(""));
+}
+
+/* Fixture `name`, for tests that start from a fresh module: the two helpers above. */
+#define GPID_FRESH_MODULE_FIXTURE(name)						\
+	FIXTURE(name) {								\
+		int pid_max;							\
+	};									\
+	FIXTURE_SETUP(name)							\
+	{									\
+		gpid_fresh_module_setup(_metadata, &self->pid_max);		\
+	}									\
+	FIXTURE_TEARDOWN(name)							\
+	{									\
+		gpid_fresh_module_teardown(_metadata, self->pid_max);		\
+	}
+
+#endif /* __KSELFTEST_HARNESS_H */
 
 #endif

@@ -7,11 +7,11 @@
  * and re-creation at the same id; queues older than the module; MSG_COPY and failed
  * operations; read permission; load/unload with live queues and blocked receivers; bad input.
  *
- * Every test starts from a freshly loaded module, so nsids (1 = the initial namespace, then
- * the order of first use) and the /proc/gpid/msq counters are exact. Processes in other
- * namespaces are agents (gpid_test.h) extended with message-queue requests; every assertion
- * is made here. The fixture teardown kills and reaps every child and removes every queue the
- * test made in the initial IPC namespace.
+ * Every test starts from a freshly loaded module, so slot ids (wide slot 1 = the initial
+ * namespace, then narrow slots from W + 1 in the order of first use) and the /proc/gpid/msq
+ * counters are exact. Processes in other namespaces are agents (gpid_test.h) extended with
+ * message-queue requests; every assertion is made here. The fixture teardown kills and reaps
+ * every child and removes every queue the test made in the initial IPC namespace.
  */
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -19,8 +19,7 @@
 #include "gpid_test.h"
 #include "kselftest_harness.h"
 
-#define BITS		GPID_DEFAULT_PID_BITS
-#define G(nsid, nr)	gpid_make((nsid), (nr), BITS)
+#define G(slot, nr)	gpid_make((slot), (nr))
 #define NEXT_ID_PATH	"/proc/sys/kernel/msg_next_id"
 #ifndef MSG_COPY
 #define MSG_COPY	040000
@@ -314,17 +313,7 @@ static int gp_msq(struct gpid_agent *ag, int msqid, struct gpid_msq *q)
 /* Writes msg_next_id as ag (in its IPC namespace): 0 or -errno. */
 static int mq_next_id(struct gpid_agent *ag, int id)
 {
-	char buf[64];
-	int n;
-
-	if (!ag)
-		return gpid_write_int(NEXT_ID_PATH, id);
-	n = snprintf(buf, sizeof(buf), "%s%c%d", NEXT_ID_PATH, 0, id);
-	gpid_msg_init(GPID_AG_WRITE, 0, 0);
-	memcpy(gpid_msg.data, buf, n + 1);
-	gpid_msg.len = n + 1;
-	n = gpid_agent_xfer(ag, NULL);
-	return n ? n : gpid_msg.ret;
+	return gp_write_int(ag, NEXT_ID_PATH, id);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -397,11 +386,11 @@ static const long long *msq_proc_find(const struct msq_proc *p, int msqid)
 /* ------------------------------------------------------------------------------------------
  * The PID namespaces, one IPC namespace:
  *
- *   root (the test process "test", level 0, nsid 1)
- *   +- A  (agent "a" = its PID 1, agent "as" = PID 2; level 1, nsid 2)
- *   |  +- A1 (agent "a1", level 2, nsid 3)
- *   |  +- A2 (agent "a2", level 2, nsid 4): sibling of A1
- *   +- B  (agent "b", level 1, nsid 5): sibling of A
+ *   root (the test process "test", level 0, wide slot 1)
+ *   +- A  (agent "a" = its PID 1, agent "as" = PID 2; level 1, narrow slot W+1)
+ *   |  +- A1 (agent "a1", level 2, W+2)
+ *   |  +- A2 (agent "a2", level 2, W+3): sibling of A1
+ *   +- B  (agent "b", level 1, W+4): sibling of A
  *
  * Seen from a (in A): test is in the parent, as in the same, a1 in a child and b in a
  * sibling namespace; from a2, a1 is in a sibling.
@@ -427,7 +416,7 @@ enum { M_TEST, M_A, M_AS, M_A1, M_A2, M_B, NR_MEMBERS };
 struct world {
 	struct gpid_agent a, as, a1, a2, b;
 	struct member m[NR_MEMBERS];
-	__u32 nsid[NR_NS];
+	__u32 slot[NR_NS];
 };
 
 static void world_start(struct __test_metadata *_metadata, struct world *w)
@@ -454,7 +443,7 @@ static void world_start(struct __test_metadata *_metadata, struct world *w)
 	ASSERT_EQ(w->a.id.ns_ino, w->as.id.ns_ino);
 }
 
-/* First use in a fixed order: nsids 1..5. */
+/* First use in a fixed order: wide slot 1, then narrow slots W+1..W+4. */
 static void world_bind(struct __test_metadata *_metadata, struct world *w)
 {
 	static const int order[] = { M_TEST, M_A, M_A1, M_A2, M_B };
@@ -464,11 +453,11 @@ static void world_bind(struct __test_metadata *_metadata, struct world *w)
 		struct member *m = &w->m[order[i]];
 
 		ASSERT_EQ(0, gp_self(m->ag, &s)) TH_LOG("%s", m->name);
-		w->nsid[m->ns] = s.nsid;
-		ASSERT_EQ(i + 1, s.nsid) TH_LOG("%s", m->name);
+		w->slot[m->ns] = s.slot;
+		ASSERT_EQ(i ? gpid_first_narrow() + i - 1 : 1, s.slot) TH_LOG("%s", m->name);
 	}
 	ASSERT_EQ(0, gp_self(w->as.sock >= 0 ? &w->as : NULL, &s));
-	ASSERT_EQ(w->nsid[NS_A], s.nsid);
+	ASSERT_EQ(w->slot[NS_A], s.slot);
 }
 
 static void world_build(struct __test_metadata *_metadata, struct world *w)
@@ -497,7 +486,7 @@ static __u32 gpid_for(const struct world *w, const struct member *rd, const stru
 {
 	if (!ns_sees(rd->ns, p->ns) && !(export & (1U << p->ns)))
 		return 0;
-	return G(w->nsid[p->ns], p->id.nspid[p->id.level]);
+	return G(w->slot[p->ns], p->id.nspid[p->id.level]);
 }
 
 /*
@@ -584,7 +573,7 @@ static void set_export(struct __test_metadata *_metadata, const struct world *w,
 		};
 
 		ASSERT_EQ(0, gp_ns_set(NULL, &s)) TH_LOG("namespace %d", n);
-		ASSERT_EQ(w->nsid[n], s.nsid);
+		ASSERT_EQ(w->slot[n], s.slot);
 	}
 }
 
@@ -981,7 +970,7 @@ TEST_F(msq, queue_older_than_module)
 
 	ASSERT_EQ(3, mq_rcv(&w.a1, id, 0, 0));
 	expect_msq(_metadata, NULL, id, U, 0, 0, P, w.a1.id.nspid[0],
-		   G(w.nsid[NS_A1], 1), "after a receive");
+		   G(w.slot[NS_A1], 1), "after a receive");
 	expect_msq(_metadata, &w.b, id, U, 0, 0, P, 0, 0, "after a receive, b");
 	ASSERT_EQ(0, msq_proc_read(NULL, &p));
 	l = msq_proc_find(&p, id);
@@ -1350,14 +1339,14 @@ TEST_F_TIMEOUT(msq, unload_with_live_queues, 120)
 	ASSERT_EQ(0, mq_snd(NULL, ids[2], 5, "wake", 0));
 	ASSERT_EQ(4, mq_join(&w.b, &th));
 	expect_msq(_metadata, NULL, ids[2], P, getpid(), G(1, getpid()), P, w.b.pid,
-		   G(w.nsid[NS_B], 1), "receiver asleep since before the load");
+		   G(w.slot[NS_B], 1), "receiver asleep since before the load");
 	ASSERT_EQ(0, mq_stat(NULL, ids[2], &ds));
 	EXPECT_EQ(th.nspid[0], ds.msg_lrpid);
 	expect_counters(_metadata, 8, 2, 0, 1);
 
 	/* Notes live again, then one more unload/load cycle with them. */
 	ASSERT_EQ(1, mq_rcv(&w.a2, ids[3], 0, 0));
-	expect_msq(_metadata, NULL, ids[3], U, 0, 0, P, w.a2.id.nspid[0], G(w.nsid[NS_A2], 1),
+	expect_msq(_metadata, NULL, ids[3], U, 0, 0, P, w.a2.id.nspid[0], G(w.slot[NS_A2], 1),
 		   "received after reload");
 	expect_counters(_metadata, 8, 3, 0, 1);
 	for (int k = 0; k < 3; k++) {
@@ -1482,7 +1471,7 @@ TEST_F(msq, receive_that_faults_after_taking_the_message)
 		TH_LOG("gpid says no receive yet, stock says b (%d) received", w.b.pid);
 	if (q.receiver_state == GPID_MSQ_PARTY) {
 		EXPECT_EQ(w.b.pid, q.receiver_pid);
-		EXPECT_EQ(G(w.nsid[NS_B], 1), q.receiver_gpid);
+		EXPECT_EQ(G(w.slot[NS_B], 1), q.receiver_gpid);
 	}
 }
 
@@ -1567,13 +1556,13 @@ TEST_F_TIMEOUT(msq, many_sleepers, 120)
 	ASSERT_EQ(0, mq_stat(NULL, qo, &ds));
 	EXPECT_EQ(w.as.id.nspid[0], ds.msg_lspid);
 	EXPECT_EQ(w.a1.id.nspid[0], ds.msg_lrpid);
-	expect_msq(_metadata, NULL, qo, P, w.as.id.nspid[0], G(w.nsid[NS_A], 2),
-		   P, w.a1.id.nspid[0], G(w.nsid[NS_A1], 1), "older queue");
+	expect_msq(_metadata, NULL, qo, P, w.as.id.nspid[0], G(w.slot[NS_A], 2),
+		   P, w.a1.id.nspid[0], G(w.slot[NS_A1], 1), "older queue");
 
 	ASSERT_EQ(0, mq_snd(&w.as, qy, 1, "m", 0));
 	ASSERT_EQ(1, mq_rcv(&w.a1, qy, 0, IPC_NOWAIT));
-	expect_msq(_metadata, NULL, qy, P, w.as.id.nspid[0], G(w.nsid[NS_A], 2),
-		   P, w.a1.id.nspid[0], G(w.nsid[NS_A1], 1), "new queue");
+	expect_msq(_metadata, NULL, qy, P, w.as.id.nspid[0], G(w.slot[NS_A], 2),
+		   P, w.a1.id.nspid[0], G(w.slot[NS_A1], 1), "new queue");
 	/* Removing the queues wakes every sleeper (EIDRM); the teardown reaps them. */
 	EXPECT_EQ(0, mq_rmid(qr));
 	EXPECT_EQ(0, mq_rmid(qs));

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Quotas: no user, with all the user and PID namespaces it creates, holds more than
- * quota_percent of gpid's machine-wide pools (nsids, robust-thread slots), so that one user
+ * quota_percent of gpid's machine-wide pools (narrow slots, wide slots, robust-thread slots,
+ * each counted on its own), so that one user
  * cannot leave every other container with ENOSPC. Past its share a user gets EDQUOT; others,
  * and the initial namespace's root, are not affected.
  *
@@ -42,7 +43,13 @@ struct result {
 	int ret;		/* 0 or -errno */
 	int count;		/* what succeeded before it */
 	struct gpid_self self;
+	int big_ret;		/* a container's task with PID BIG_PID: its SELF, 0 or -errno */
+	struct gpid_self big;
 };
+
+/* A PID no narrow slot holds (narrow_bits 16): its namespace needs a wide slot for it. */
+#define BIG_PID	70000
+#define NS_LAST_PID	"/proc/sys/kernel/ns_last_pid"
 
 static void send_result(int fd, const struct result *r)
 {
@@ -67,10 +74,36 @@ static void wait_release(int rel_r)
 }
 
 /*
- * A container: `uid` unshares a PID namespace (with a user namespace of its own unless root)
- * and its PID 1 asks for its gpid, reports, and waits for the release.
+ * In a container's init, once it has its gpid: a child with PID BIG_PID (ns_last_pid, which
+ * the container's root may set) asks for its own, reports, and waits for the release.
  */
-static pid_t container(uid_t uid, int res_w, int rel_r, int rel_w)
+static void big_child(struct result *r, int res_w, int rel_r)
+{
+	pid_t c;
+
+	r->big_ret = gpid_write_int(NS_LAST_PID, BIG_PID - 1);
+	c = r->big_ret ? -1 : fork();
+	if (c == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		r->big_ret = getpid() == BIG_PID ? gp_self(NULL, &r->big) : -EAGAIN;
+		send_result(res_w, r);
+		wait_release(rel_r);
+		_exit(0);
+	}
+	if (c < 0) {
+		r->big_ret = r->big_ret ? r->big_ret : -errno;
+		send_result(res_w, r);
+	}
+	wait_release(rel_r);
+	_exit(0);
+}
+
+/*
+ * A container: `uid` unshares a PID namespace (with a user namespace of its own unless root)
+ * and its PID 1 asks for its gpid, reports (with big, through a child with a PID that needs
+ * a wide slot), and waits for the release.
+ */
+static pid_t container(uid_t uid, int big, int res_w, int rel_r, int rel_w)
 {
 	pid_t pid = fork();
 
@@ -89,6 +122,8 @@ static pid_t container(uid_t uid, int res_w, int rel_r, int rel_w)
 		if (init == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			r.ret = gp_self(NULL, &r.self);
+			if (big && !r.ret)
+				big_child(&r, res_w, rel_r);
 			send_result(res_w, &r);
 			wait_release(rel_r);
 			_exit(0);
@@ -117,48 +152,84 @@ FIXTURE_TEARDOWN(quota)
 	gpid_write_file(PARAM, self->saved);
 }
 
-/*
- * nobody fills its share of nsids with containers: the next one gets EDQUOT, while root's new
- * container and another user's still get a gpid. Once nobody's containers are gone, their
- * nsids count no more.
- */
-TEST_F_TIMEOUT(quota, nsids_per_user, 120)
+/* What a container reports for the class under test: its init's SELF, or its BIG_PID's. */
+static int outcome(const struct result *r, int big)
 {
-	int bits = gpid_current_pid_bits();
-	int limit = share((1L << (30 - bits)) - 1);
-	int res[2], rel[2];
-	struct result r;
+	return big ? r->big_ret : r->ret;
+}
 
-	ASSERT_LT(0, bits);
+/*
+ * nobody fills its share of a class of slots with containers: the next one gets EDQUOT, while
+ * root's new container and another user's still get a gpid. Once nobody's containers are
+ * gone, their slots count no more. With big, each container's BIG_PID promotes it to a wide
+ * slot beside its narrow one; else all its PIDs fit its narrow slot.
+ */
+static void slots_per_user(struct __test_metadata *_metadata, int big)
+{
+	const struct gpid_layout *l = gpid_layout();
+	int limit, res[2], rel[2];
+	struct result r;
+	__u32 slot, nr;
+
+	ASSERT_NE(NULL, l);
+	ASSERT_GT(BIG_PID, gpid_slot_max_nr(gpid_first_narrow())) TH_LOG("narrow_bits too wide");
+	limit = share(big ? l->wide_slots : l->narrow_slots);
 	ASSERT_EQ(0, pipe2(res, O_CLOEXEC));
 	ASSERT_EQ(0, pipe2(rel, O_CLOEXEC));
 	for (int i = 0; i <= limit; i++) {
-		ASSERT_LT(0, container(NOBODY, res[1], rel[0], rel[1]));
+		ASSERT_LT(0, container(NOBODY, big, res[1], rel[0], rel[1]));
 		ASSERT_EQ(0, recv_result(res[0], &r)) TH_LOG("container %d", i);
-		if (i < limit) {
-			ASSERT_EQ(0, r.ret) TH_LOG("container %d of a share of %d", i, limit);
-			EXPECT_EQ(0, r.self.level);
-		} else {
-			EXPECT_EQ(-EDQUOT, r.ret) TH_LOG("past the share of %d", limit);
+		if (big)
+			ASSERT_EQ(0, r.ret) TH_LOG("container %d: its init", i);
+		if (i == limit) {
+			EXPECT_EQ(-EDQUOT, outcome(&r, big)) TH_LOG("past the share of %d", limit);
+			continue;
+		}
+		ASSERT_EQ(0, outcome(&r, big)) TH_LOG("container %d of a share of %d", i, limit);
+		EXPECT_EQ(0, r.self.level);
+		EXPECT_FALSE(gpid_slot_is_wide(r.self.slot)) TH_LOG("slot %u", r.self.slot);
+		if (big) {
+			EXPECT_EQ(r.self.slot, r.big.slot) TH_LOG("the owner slot stays the narrow one");
+			ASSERT_EQ(0, gpid_split(r.big.tid, &slot, &nr)) TH_LOG("%#x", r.big.tid);
+			EXPECT_TRUE(gpid_slot_is_wide(slot)) TH_LOG("%#x", r.big.tid);
+			EXPECT_EQ(BIG_PID, nr);
 		}
 	}
-	ASSERT_LT(0, container(0, res[1], rel[0], rel[1]));
+	ASSERT_LT(0, container(0, big, res[1], rel[0], rel[1]));
 	ASSERT_EQ(0, recv_result(res[0], &r));
-	EXPECT_EQ(0, r.ret) TH_LOG("root's container while nobody sits at its share");
-	ASSERT_LT(0, container(OTHER, res[1], rel[0], rel[1]));
+	EXPECT_EQ(0, outcome(&r, big)) TH_LOG("root's container while nobody sits at its share");
+	ASSERT_LT(0, container(OTHER, big, res[1], rel[0], rel[1]));
 	ASSERT_EQ(0, recv_result(res[0], &r));
-	EXPECT_EQ(0, r.ret) TH_LOG("another user's container");
+	EXPECT_EQ(0, outcome(&r, big)) TH_LOG("another user's container");
 
 	close(rel[1]);
 	gpid_reap_all();
 	ASSERT_EQ(0, pipe2(rel, O_CLOEXEC));
-	ASSERT_LT(0, container(NOBODY, res[1], rel[0], rel[1]));
+	ASSERT_LT(0, container(NOBODY, big, res[1], rel[0], rel[1]));
 	ASSERT_EQ(0, recv_result(res[0], &r));
-	EXPECT_EQ(0, r.ret) TH_LOG("nobody's dead containers still count");
+	EXPECT_EQ(0, outcome(&r, big)) TH_LOG("nobody's dead containers still count");
 	close(rel[1]);
 	close(rel[0]);
 	close(res[0]);
 	close(res[1]);
+}
+
+/*
+ * Narrow slots: past its share, nobody's next container gets EDQUOT, not a wide slot (the
+ * narrow class is not full).
+ */
+TEST_F_TIMEOUT(quota, narrow_slots_per_user, 120)
+{
+	slots_per_user(_metadata, 0);
+}
+
+/*
+ * The wide slots are a pool of their own: past its share of them, the large PID gets EDQUOT
+ * while the container's small PIDs keep their gpids.
+ */
+TEST_F_TIMEOUT(quota, wide_slots_per_user, 60)
+{
+	slots_per_user(_metadata, 1);
 }
 
 static sem_t registered;
