@@ -615,10 +615,10 @@ fn cmd_ns_set(out: Out, args: &[String]) -> Outcome {
         } else {
             format!(", wide slot {wide}")
         };
+        let class = layout.class(r.slot).map_or("-", Class::name);
         println!(
-            "namespace of pid {pid}: slot {} (generation {}){wide}{export}",
-            slot_text(&layout, r.slot),
-            r.generation
+            "namespace of pid {pid}: slot {} ({class}, generation {}){wide}{export}",
+            r.slot, r.generation
         );
     }
     Ok(())
