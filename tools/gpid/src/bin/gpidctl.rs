@@ -507,17 +507,8 @@ fn cmd_namespaces(out: Out) -> Outcome {
         return Ok(());
     }
     println!(
-        "{:>6} {:<6} {:>10} {:>6} {:>10} {:>5} {:>6} {:>12} {:<4} {}",
-        "slot",
-        "class",
-        "generation",
-        "wide",
-        "wide_gen",
-        "level",
-        "parent",
-        "ino",
-        "live",
-        "export"
+        "{:>6} {:<6} {:>10} {:>6} {:>10} {:>5} {:>6} {:>12} {:<4} export",
+        "slot", "class", "generation", "wide", "wide_gen", "level", "parent", "ino", "live"
     );
     let dash = |v: u32| {
         if v == 0 {
