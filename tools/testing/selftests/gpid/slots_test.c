@@ -426,7 +426,7 @@ struct rshm {
 		struct gpid_self before, after;	/* SELF before and after the promotion */
 	} th[NTHR + 1];
 	/* the waiter's results */
-	atomic_int waiting;
+	atomic_int waiting, marked;
 	int lock0, others[NTHR + 1], relock;
 };
 
@@ -478,7 +478,15 @@ static void robust_init(void)
 		pause();
 }
 
-/* The waiter, in the test's namespace: asleep in m[0] until the owner's death, then the rest. */
+static uint32_t word_of(gpid_mutex_t *m)
+{
+	return __atomic_load_n((uint32_t *)m, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The waiter, in the test's namespace: asleep in m[0] until its owner's death; then, once every
+ * other word is marked, the other mutexes.
+ */
 static int robust_waiter(void)
 {
 	struct timespec abs;
@@ -489,6 +497,8 @@ static int robust_waiter(void)
 	rs->lock0 = gpid_mutex_timedlock(&rs->m[0], &abs);
 	if (rs->lock0 == EOWNERDEAD && gpid_mutex_consistent(&rs->m[0]) == 0)
 		gpid_mutex_unlock(&rs->m[0]);
+	for (int i = 0; i < 10000 && !atomic_load(&rs->marked); i++)
+		usleep(1000);
 	for (int i = 1; i <= NTHR; i++) {
 		rs->others[i] = gpid_mutex_trylock(&rs->m[i]);
 		if (rs->others[i] == EOWNERDEAD && gpid_mutex_consistent(&rs->m[i]) == 0)
@@ -504,11 +514,6 @@ static int wait_until(atomic_int *v, int n, int ms)
 	for (int i = 0; i < ms && atomic_load(v) < n; i++)
 		usleep(1000);
 	return atomic_load(v) >= n;
-}
-
-static uint32_t word_of(gpid_mutex_t *m)
-{
-	return __atomic_load_n((uint32_t *)m, __ATOMIC_SEQ_CST);
 }
 
 TEST_F_TIMEOUT(sl, promotion_keeps_robust_owners, 60)
@@ -574,6 +579,14 @@ TEST_F_TIMEOUT(sl, promotion_keeps_robust_owners, 60)
 		usleep(1000);
 	ASSERT_TRUE(word_of(&rs->m[0]) & FUTEX_WAITERS) TH_LOG("the waiter never slept");
 	ASSERT_EQ(0, kill(outer, SIGKILL));	/* PDEATHSIG: the init, then every task of it */
+	/* Every other word ends FUTEX_OWNER_DIED, as the threads die (exit hooks). */
+	for (int i = 1; i <= NTHR; i++) {
+		for (int k = 0; k < 5000 && !(word_of(&rs->m[i]) & FUTEX_OWNER_DIED); k++)
+			usleep(1000);
+		EXPECT_EQ(FUTEX_OWNER_DIED, word_of(&rs->m[i]) & ~FUTEX_WAITERS)
+			TH_LOG("mutex %d: word %#x", i, word_of(&rs->m[i]));
+	}
+	atomic_store(&rs->marked, 1);
 	EXPECT_EQ(0, gpid_reap_timeout(waiter, 15000));
 	EXPECT_EQ(EOWNERDEAD, rs->lock0);
 	for (int i = 1; i <= NTHR; i++) {
