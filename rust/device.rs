@@ -128,16 +128,12 @@ fn self_ids(gpids: &Gpids) -> Result<uapi::gpid_self> {
     // both canonical gpids are qualified with the caller's namespace.
     Current::with(|current| {
         let ns = current.pid_ns();
-        let encode = |kind| {
-            let nr = u32::try_from(current.nr_in(kind, ns)).map_err(|_| ESRCH)?;
-            gpids.gpid_of_nr(ns, nr)
-        };
-        let tid = encode(PidType::Pid)?;
-        let tgid = encode(PidType::Tgid)?;
+        let nr = |kind| u32::try_from(current.nr_in(kind, ns)).map_err(|_| ESRCH);
+        let (tid, tgid, slot) = gpids.self_ids(ns, nr(PidType::Pid)?, nr(PidType::Tgid)?)?;
         Ok(uapi::gpid_self {
             tid,
             tgid,
-            slot: gpids.owner(ns)?.0,
+            slot,
             // Relative to the caller's own namespace (`PidNamespace::level_from`).
             level: 0,
         })

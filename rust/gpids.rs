@@ -173,6 +173,26 @@ impl Gpids {
         }
     }
 
+    /// The canonical gpids of the thread `tid` and thread group `tgid` of `ns` and the owner
+    /// slot id of `ns`: under one lock when `ns` holds the slots for both (the common case),
+    /// else through [`gpid_of_nr`](Self::gpid_of_nr).
+    pub(crate) fn self_ids(&self, ns: &PidNamespace, tid: u32, tgid: u32) -> Result<(u32, u32, u32)> {
+        {
+            let registry = self.registry.lock();
+            if let Some((owner, binding)) = registry.binding_of(ns) {
+                let canonical = |nr| registry.canonical_in(binding, nr);
+                if let (Canonical::Gpid { gpid: t, .. }, Canonical::Gpid { gpid: g, .. }) =
+                    (canonical(tid)?, canonical(tgid)?)
+                {
+                    return Ok((t, g, self.layout.id(owner).ok_or(EINVAL)?));
+                }
+            }
+        }
+        let t = self.gpid_of_nr(ns, tid)?;
+        let g = self.gpid_of_nr(ns, tgid)?;
+        Ok((t, g, self.owner(ns)?.0))
+    }
+
     /// The owner slot of `ns` and its generation, binding one if it has none yet (as for its
     /// PID 1, which fits every class).
     pub(crate) fn owner(&self, ns: &PidNamespace) -> Result<(u32, u32)> {
@@ -228,11 +248,9 @@ impl Gpids {
         // The PID's gpid, if its namespace holds the slot for it, and the policy: one lookup.
         let (known, export) = {
             let registry = self.registry.lock();
-            let export = registry
-                .binding_of(own)
-                .and_then(|(owner, _)| registry.get(owner))
-                .is_some_and(|(entry, _)| entry.export);
-            (registry.canonical(own, nr)?, export)
+            let bound = registry.bound(own);
+            let binding = bound.map_or(Binding::UNBOUND, |(_, binding, _)| binding);
+            (registry.canonical_in(binding, nr)?, bound.is_some_and(|(_, _, e)| e.export))
         };
         if pid.nr_in(viewer) == 0 && !export {
             return Ok(0);

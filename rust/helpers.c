@@ -61,7 +61,7 @@ unsigned int gpid_param_narrow_bits(void)
 
 static unsigned int wide_slots;
 module_param(wide_slots, uint, 0444);
-MODULE_PARM_DESC(wide_slots, "Number of wide slots (0, the default: 64 or as many as fit)");
+MODULE_PARM_DESC(wide_slots, "Number of wide slots (0, the default: 65 or as many as fit)");
 
 unsigned int gpid_param_wide_slots(void)
 {

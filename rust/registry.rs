@@ -108,10 +108,17 @@ impl Registry {
         self.table.layout()
     }
 
+    /// The owner slot, the binding and the entry of `ns`, if it is bound: one index lookup and
+    /// one or two table lookups.
+    pub(crate) fn bound(&self, ns: &PidNamespace) -> Option<(SlotId, Binding, &NsEntry)> {
+        let owner = self.layout().slot(self.index.get(key(ns))?)?;
+        let (entry, binding) = self.table.get(owner)?;
+        Some((owner, binding, entry))
+    }
+
     /// The owner slot and the binding of `ns`, if it is bound.
     pub(crate) fn binding_of(&self, ns: &PidNamespace) -> Option<(SlotId, Binding)> {
-        let owner = self.layout().slot(self.index.get(key(ns))?)?;
-        Some((owner, self.table.binding(owner)?))
+        self.bound(ns).map(|(owner, binding, _)| (owner, binding))
     }
 
     /// The compact owner slot id and its generation of `ns`, if it is bound.
@@ -125,6 +132,11 @@ impl Registry {
     /// unbound, or bound narrow and `nr` too large for that slot).
     pub(crate) fn canonical(&self, ns: &PidNamespace, nr: u32) -> Result<Canonical> {
         let binding = self.binding_of(ns).map_or(Binding::UNBOUND, |(_, b)| b);
+        self.canonical_in(binding, nr)
+    }
+
+    /// As [`canonical`](Self::canonical), for a binding the caller looked up.
+    pub(crate) fn canonical_in(&self, binding: Binding, nr: u32) -> Result<Canonical> {
         binding.canonical(self.layout(), nr).map_err(crate::gpids::encoding_errno)
     }
 

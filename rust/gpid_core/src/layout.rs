@@ -142,14 +142,15 @@ impl Layout {
     ///
     /// Every wide slot costs `2^(pid_bits - narrow_bits)` narrow ones (64 at the defaults), and
     /// wide slots serve only namespaces that hand out PIDs above 65535, so this is the fewest
-    /// that meet the target of issue #13 (64 namespaces with PIDs up to 4194303), which leaves
-    /// the most narrow slots.
-    pub const DEFAULT_WIDE_SLOTS: u32 = 64;
+    /// that meet the target of issue #13 (64 namespaces with PIDs up to 4194303) besides the
+    /// initial namespace, which the module binds to wide slot 1; it leaves the most narrow
+    /// slots.
+    pub const DEFAULT_WIDE_SLOTS: u32 = 65;
     /// The default number of narrow slots asked for; [`fitted`](Self::fitted) caps it to what
-    /// fits (12224 at the other defaults).
+    /// fits (12160 at the other defaults).
     pub const DEFAULT_NARROW_SLOTS: u32 = 16384;
-    /// The layout [`fitted`](Self::fitted) makes of the four defaults: 64 wide slots of 22 bits,
-    /// then `(256 - 65) * 64 = 12224` narrow slots of 16 bits, which end exactly at `2^30`.
+    /// The layout [`fitted`](Self::fitted) makes of the four defaults: 65 wide slots of 22 bits,
+    /// then `(256 - 66) * 64 = 12160` narrow slots of 16 bits, which end exactly at `2^30`.
     pub const DEFAULT: Self = match Self::fitted(
         Self::DEFAULT_PID_BITS,
         Self::DEFAULT_NARROW_BITS,
@@ -157,7 +158,7 @@ impl Layout {
         Self::DEFAULT_NARROW_SLOTS,
     ) {
         Ok(layout) => layout,
-        // Not reached: 65 wide slots of 22 bits fit in 2^30 (a test checks). A const cannot
+        // Not reached: 66 wide slots of 22 bits fit in 2^30 (a test checks). A const cannot
         // panic here without failing the build, so this just names a valid layout.
         Err(_) => Self::build(Self::DEFAULT_PID_BITS, Self::DEFAULT_NARROW_BITS, 0, 0),
     };
@@ -454,15 +455,16 @@ pub(crate) mod tests {
         let l = Layout::DEFAULT;
         assert_eq!(l, Layout::default());
         assert_eq!(
-            Layout::fitted(22, 16, 64, 16384),
-            Ok(Layout::new(22, 16, 64, 12224).unwrap())
+            Layout::fitted(22, 16, 65, 16384),
+            Ok(Layout::new(22, 16, 65, 12160).unwrap())
         );
-        assert_eq!(Layout::fitted(22, 16, 64, 16384), Ok(l));
-        // Issue #13: 8192 namespaces with PIDs to 65535, 64 of them with PIDs to 4194303.
+        assert_eq!(Layout::fitted(22, 16, 65, 16384), Ok(l));
+        // Issue #13: 8192 namespaces with PIDs to 65535, 64 of them with PIDs to 4194303,
+        // besides the initial namespace's wide slot.
         assert!(l.slots(Class::Narrow) >= 8192);
-        assert_eq!(l.slots(Class::Narrow), (256 - 65) * 64);
+        assert_eq!(l.slots(Class::Narrow), (256 - 66) * 64);
         assert_eq!(l.max_nr(Class::Narrow), 65535);
-        assert!(l.slots(Class::Wide) >= 64);
+        assert!(l.slots(Class::Wide) > 64);
         assert_eq!(l.max_nr(Class::Wide), 4_194_303);
         assert_eq!(l.class_for_pid_max(4_194_304), Some(Class::Wide));
         assert_eq!(l.class_for_pid_max(65536), Some(Class::Narrow));
@@ -470,16 +472,16 @@ pub(crate) mod tests {
         assert_eq!(l.class_for_pid_max(4_194_305), None);
         assert_eq!(l.class_for_pid_max(0), Some(Class::Narrow));
         // The defaults use the whole space: the last value is the last narrow slot's last PID.
-        assert_eq!(l.narrow_start(), 65 << 22);
+        assert_eq!(l.narrow_start(), 66 << 22);
         assert_eq!(u64::from(l.narrow_end()), SPACE);
         assert_eq!(
             l.decode(FUTEX_TID_MASK),
             Ok(Decoded::Qualified {
-                slot: SlotId::narrow(12223),
+                slot: SlotId::narrow(12159),
                 nr: 65535
             })
         );
-        assert_eq!(l.max_id(), 64 + 12224);
+        assert_eq!(l.max_id(), 65 + 12160);
     }
 
     #[test]
@@ -510,7 +512,7 @@ pub(crate) mod tests {
             Layout::new(22, 16, 64, u32::MAX),
             Err(LayoutError::TooLarge)
         );
-        assert_eq!(Layout::fitted(22, 16, 64, u32::MAX), Ok(Layout::DEFAULT));
+        assert_eq!(Layout::fitted(22, 16, 65, u32::MAX), Ok(Layout::DEFAULT));
         assert_eq!(Layout::room(22, 16, 64), Ok(12224));
         assert_eq!(Layout::room(22, 16, 255), Ok(0));
         assert_eq!(Layout::room(29, 29, 1), Ok(0));
@@ -569,7 +571,7 @@ pub(crate) mod tests {
     #[test]
     fn boundaries_of_the_default() {
         let l = Layout::DEFAULT;
-        let narrow0 = 65 << 22;
+        let narrow0 = 66 << 22;
         let cases: &[(u32, Option<Decoded>)] = &[
             (0, None),
             (1, Some(Decoded::Unqualified(1))),
@@ -589,11 +591,11 @@ pub(crate) mod tests {
                     nr: (1 << 22) - 1,
                 }),
             ),
-            (64 << 22, None),
+            (65 << 22, None),
             (
                 narrow0 - 1,
                 Some(Decoded::Qualified {
-                    slot: SlotId::wide(64),
+                    slot: SlotId::wide(65),
                     nr: (1 << 22) - 1,
                 }),
             ),
@@ -630,9 +632,9 @@ pub(crate) mod tests {
             }
         }
         assert_eq!(l.encode(SlotId::wide(0), 1), Err(EncodingError::Invalid));
-        assert_eq!(l.encode(SlotId::wide(65), 1), Err(EncodingError::Invalid));
+        assert_eq!(l.encode(SlotId::wide(66), 1), Err(EncodingError::Invalid));
         assert_eq!(
-            l.encode(SlotId::narrow(12224), 1),
+            l.encode(SlotId::narrow(12160), 1),
             Err(EncodingError::Invalid)
         );
         assert_eq!(l.encode(SlotId::narrow(0), 0), Err(EncodingError::Invalid));
@@ -656,13 +658,14 @@ pub(crate) mod tests {
         assert_eq!(l.slot(0), None);
         assert_eq!(l.slot(1), Some(SlotId::wide(1)));
         assert_eq!(l.slot(64), Some(SlotId::wide(64)));
-        assert_eq!(l.slot(65), Some(SlotId::narrow(0)));
-        assert_eq!(l.slot(64 + 12224), Some(SlotId::narrow(12223)));
-        assert_eq!(l.slot(64 + 12225), None);
+        assert_eq!(l.slot(65), Some(SlotId::wide(65)));
+        assert_eq!(l.slot(66), Some(SlotId::narrow(0)));
+        assert_eq!(l.slot(65 + 12160), Some(SlotId::narrow(12159)));
+        assert_eq!(l.slot(65 + 12161), None);
         assert_eq!(l.slot(u32::MAX), None);
         assert_eq!(l.id(SlotId::wide(0)), None);
-        assert_eq!(l.id(SlotId::narrow(12224)), None);
-        assert_eq!(l.id(SlotId::narrow(0)), Some(65));
+        assert_eq!(l.id(SlotId::narrow(12160)), None);
+        assert_eq!(l.id(SlotId::narrow(0)), Some(66));
     }
 
     /// Layouts of every shape, kept to a few dozen slots so that tests can visit every one.
