@@ -69,11 +69,16 @@ TEST_F(compat, version_and_self)
 	EXPECT_EQ(GPID_ABI_VERSION, v.abi_version);
 	EXPECT_EQ(22, v.pid_bits);
 	EXPECT_NE(0, v.features & GPID_FEATURE_GLOBAL_PIDS);
-	/* The layout fields, after the 64-bit features, as a 64-bit caller gets them. */
+	/*
+	 * The layout fields, after the 64-bit features: as /proc/gpid/version (the 64-bit side's
+	 * numbers) says, and consistent.
+	 */
 	EXPECT_EQ(16, v.narrow_bits);
-	EXPECT_EQ(64, v.wide_slots);
-	EXPECT_EQ(12224, v.narrow_slots);
-	EXPECT_EQ(0x10400000, v.narrow_start);
+	EXPECT_EQ((__u32)read_counter("/proc/gpid/version", "wide_slots"), v.wide_slots);
+	EXPECT_EQ((__u32)read_counter("/proc/gpid/version", "narrow_slots"), v.narrow_slots);
+	EXPECT_EQ((__u32)read_counter("/proc/gpid/version", "narrow_start"), v.narrow_start);
+	EXPECT_EQ((v.wide_slots + 1) << v.pid_bits, v.narrow_start);
+	EXPECT_EQ(1U << 30, v.narrow_start + (v.narrow_slots << v.narrow_bits));
 	ASSERT_EQ(0, ioctl(self->fd, GPID_IOC_SELF, &me));
 	/* The initial namespace holds wide slot 1: (1 << pid_bits) | nr. */
 	EXPECT_EQ((1U << v.pid_bits) | (__u32)syscall(SYS_gettid), me.tid);

@@ -34,7 +34,12 @@ TEST(open_close_many)
 	}
 }
 
-/* The default layout: 64 wide slots of 22 bits, then the 12224 narrow slots of 16 bits that fit. */
+/*
+ * The default layout (the module as loaded without parameters): wide slots of 22 bits, narrow
+ * ones of 16. W and N are the module's to choose, but they meet issue #13's targets (64 wide
+ * slots besides the initial namespace's, 8192 narrow ones), W fits above the plain range, and
+ * N is every narrow slot that fits above the wide ones.
+ */
 TEST_F(dev, version)
 {
 	struct gpid_version v;
@@ -42,8 +47,12 @@ TEST_F(dev, version)
 	memset(&v, 0xa5, sizeof(v));
 	ASSERT_EQ(0, ioctl(self->fd, GPID_IOC_VERSION, &v));
 	EXPECT_EQ(2, GPID_ABI_VERSION);
-	gpid_expect_layout(_metadata, 22, 16, 64, 12224);
-	EXPECT_EQ(0x10400000, v.narrow_start);
+	EXPECT_EQ(22, v.pid_bits);
+	EXPECT_EQ(16, v.narrow_bits);
+	EXPECT_LE(1 + 64, v.wide_slots);
+	EXPECT_GE(gpid_wide_room(22), v.wide_slots);
+	EXPECT_LE(8192, v.narrow_slots);
+	gpid_expect_layout(_metadata, 22, 16, v.wide_slots, gpid_narrow_room(22, 16, v.wide_slots));
 	/* The narrow slots end exactly at the top of the gpid space. */
 	EXPECT_EQ(GPID_MASK + 1, v.narrow_start + (v.narrow_slots << v.narrow_bits));
 	/* Only defined bits may ever be reported. */
@@ -99,11 +108,15 @@ TEST_F(dev, features_match_proc)
 TEST_F(dev, proc_version)
 {
 	char buf[256], want[256];
+	struct gpid_version v;
 
+	ASSERT_EQ(0, ioctl(self->fd, GPID_IOC_VERSION, &v));
 	ASSERT_LT(0, gpid_read_file("/proc/gpid/version", buf, sizeof(buf)));
-	snprintf(want, sizeof(want), "abi %d\npid_bits 22\nnarrow_bits 16\nwide_slots 64\n"
-		 "narrow_slots 12224\nnarrow_start %u\n", GPID_ABI_VERSION, 65U << 22);
+	snprintf(want, sizeof(want), "abi %u\npid_bits %u\nnarrow_bits %u\nwide_slots %u\n"
+		 "narrow_slots %u\nnarrow_start %u\n", v.abi_version, v.pid_bits, v.narrow_bits,
+		 v.wide_slots, v.narrow_slots, v.narrow_start);
 	EXPECT_STREQ(want, buf);
+	EXPECT_EQ(GPID_ABI_VERSION, v.abi_version);
 }
 
 TEST_F(dev, unknown_ioctls)

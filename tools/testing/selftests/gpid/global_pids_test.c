@@ -6,8 +6,9 @@
  * pid_bits variants, concurrency and bad input. The slot classes themselves (narrow and wide
  * slots, promotion, per-class exhaustion) are slots_test's.
  *
- * Every test starts from a freshly loaded module (the default layout: 64 wide slots of 22 bits,
- * then narrow slots of 16 bits) so that slot ids are predictable: the initial namespace is
+ * Every test starts from a freshly loaded module (the default layout: W wide slots of 22 bits,
+ * then N narrow slots of 16 bits, W and N as GPID_IOC_VERSION reports them, never assumed) so
+ * that slot ids are predictable: the initial namespace is
  * bound at load to wide slot 1, and other namespaces (whose PIDs here all fit a narrow slot)
  * get narrow slot ids cyclically from W + 1 (gpid_first_narrow()) on first use, in the order
  * the test first uses each namespace. gpid values are made and taken apart by the layout the
@@ -142,7 +143,7 @@ TEST_F(gp, initial_namespace)
 
 	/* Slots nobody holds, of either class: the first and last of each. */
 	do {
-		const __u32 free_slots[] = { 2, GPID_DEFAULT_WIDE_SLOTS, NTH(0), gpid_max_slot() };
+		const __u32 free_slots[] = { 2, NTH(0) - 1, NTH(0), gpid_max_slot() };
 
 		for (size_t i = 0; i < sizeof(free_slots) / sizeof(free_slots[0]); i++) {
 			EXPECT_EQ(-ENOENT, gp_ns_info(NULL, free_slots[i], &info))
@@ -771,7 +772,8 @@ TEST_F_TIMEOUT(gp, slot_exhaustion_pid_bits_28, 60)
 	struct gpid_ns_line l[8];
 
 	ASSERT_EQ(0, gpid_reload_module("pid_bits=28"));
-	gpid_expect_layout(_metadata, 28, GPID_DEFAULT_NARROW_BITS, 3, 0);
+	gpid_expect_params_layout(_metadata, 28, 16, 0);
+	ASSERT_EQ(3, gpid_max_slot());
 
 	/* The initial namespace holds slot 1. */
 	ASSERT_EQ(0, gp_self(NULL, &s));
@@ -869,7 +871,8 @@ TEST_F(gp, slot_exhaustion_pid_bits_29)
 	__s32 pid;
 
 	ASSERT_EQ(0, gpid_reload_module("pid_bits=29"));
-	gpid_expect_layout(_metadata, 29, GPID_DEFAULT_NARROW_BITS, 1, 0);
+	gpid_expect_params_layout(_metadata, 29, 16, 0);
+	ASSERT_EQ(1, gpid_max_slot());
 	ASSERT_EQ(0, gp_self(NULL, &s));
 	EXPECT_EQ(1, s.slot);
 	EXPECT_EQ((1U << 29) | gettid(), s.tid);
@@ -925,7 +928,7 @@ static int light_result(int res_r, struct light_result *r)
 }
 
 /*
- * The default layout: 64 wide slots of 22 bits, then every narrow slot of 16 bits that fits.
+ * The default layout: W wide slots of 22 bits, then every narrow slot of 16 bits that fits.
  * More live namespaces than ABI 1's 254 (MANY) each get the next narrow slot, in order; a
  * dead one keeps its slot while the class has room, so the next one does not reuse it.
  */
@@ -945,9 +948,8 @@ TEST_F_TIMEOUT(gp, many_namespaces_default_layout, 120)
 	struct stat st;
 	__u32 gp;
 
-	gpid_expect_layout(_metadata, 22, GPID_DEFAULT_NARROW_BITS, 64, 12224);
-	ASSERT_EQ(0x10400000, gpid_make(NTH(0), 0));
-	ASSERT_EQ(1U << 30, gpid_make(gpid_max_slot(), 0xffff) + 1) TH_LOG("the narrow slots end at 2^30");
+	gpid_expect_params_layout(_metadata, 22, 16, 0);
+	ASSERT_LT(MANY + 1, gpid_layout()->narrow_slots);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, pipe2(res, O_CLOEXEC));
 	ASSERT_EQ(0, pipe2(rel, O_CLOEXEC));
@@ -1080,6 +1082,9 @@ TEST_F(gp, ns_set_slot_and_policy)
 	struct gpid_self s;
 	pid_t dead;
 	__s32 pid;
+	/* Slots asked for: narrow ones none of which is the next to be bound, a high wide one. */
+	const __u32 na = NTH(12), nb = NTH(13), nc = NTH(15), nd = NTH(25);
+	const __u32 wa = NTH(0) - 2;
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
 	ASSERT_EQ(1, s.slot);
@@ -1088,42 +1093,41 @@ TEST_F(gp, ns_set_slot_and_policy)
 	ASSERT_EQ(0, gpid_agent_start(&n3, 1));
 	ASSERT_EQ(0, gpid_agent_start(&n4, 1));
 
-	/* A fresh namespace gets the slot it asks for (77: narrow, 64 being the last wide one). */
-	ASSERT_FALSE(gpid_slot_is_wide(77));
-	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT, .slot = 77 };
+	/* A fresh namespace gets the slot it asks for (a narrow one). */
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT, .slot = na };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(77, set.slot);
+	EXPECT_EQ(na, set.slot);
 	EXPECT_EQ(1, set.generation);
 	ASSERT_EQ(0, gp_self(&n1, &s));
-	EXPECT_EQ(77, s.slot);
-	EXPECT_EQ(G(77, 1), s.tid);
-	ASSERT_EQ(0, gp_ns_info(NULL, 77, &info));
-	expect_ns_info(_metadata, &info, 1, 1, n1.id.ns_ino, 1, 0, GPID_NS_LIVE, "77");
-	ASSERT_EQ(0, gp_decode(NULL, G(77, 1), &pid));
+	EXPECT_EQ(na, s.slot);
+	EXPECT_EQ(G(na, 1), s.tid);
+	ASSERT_EQ(0, gp_ns_info(NULL, na, &info));
+	expect_ns_info(_metadata, &info, 1, 1, n1.id.ns_ino, 1, 0, GPID_NS_LIVE, "na");
+	ASSERT_EQ(0, gp_decode(NULL, G(na, 1), &pid));
 	EXPECT_EQ(n1.pid, pid);
 
 	/* The same again: success, nothing changes. */
-	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT, .slot = 77 };
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT, .slot = na };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(77, set.slot);
+	EXPECT_EQ(na, set.slot);
 	EXPECT_EQ(1, set.generation);
 	/*
 	 * Holding another slot of that class: EBUSY (a narrow one for n1; for the initial
 	 * namespace, bound wide, a wide one or a narrow one).
 	 */
-	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT, .slot = 78 };
+	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_SLOT, .slot = nb };
 	EXPECT_EQ(-EBUSY, gp_ns_set(NULL, &set));
-	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 78, &info));
+	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, nb, &info));
 	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_SLOT, .slot = 5 };
 	EXPECT_EQ(-EBUSY, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_SLOT, .slot = 78 };
+	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_SLOT, .slot = nb };
 	EXPECT_EQ(-EBUSY, gp_ns_set(NULL, &set));
-	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 78, &info));
+	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, nb, &info));
 	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_SLOT, .slot = 1 };
 	EXPECT_EQ(0, gp_ns_set(NULL, &set));
 	EXPECT_EQ(1, set.slot);
 	/* Held by another live namespace: EEXIST. */
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = 77 };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = na };
 	EXPECT_EQ(-EEXIST, gp_ns_set(NULL, &set));
 	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = 1 };
 	EXPECT_EQ(-EEXIST, gp_ns_set(NULL, &set));
@@ -1144,14 +1148,14 @@ TEST_F(gp, ns_set_slot_and_policy)
 	EXPECT_EQ(n4.pid, pid);
 
 	/* Bad flags, reserved, policy bits. */
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = 0, .slot = 80 };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = 0, .slot = nc };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = 4, .slot = 80 };
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = 4, .slot = nc };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
 	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT | 0x80000000,
-				    .slot = 80 };
+				    .slot = nc };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = 80,
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = nc,
 				    .reserved = 1 };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
 	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_POLICY, .policy = 2 };
@@ -1159,8 +1163,8 @@ TEST_F(gp, ns_set_slot_and_policy)
 	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = 0x80000000 | GPID_POLICY_EXPORT };
 	EXPECT_EQ(-EINVAL, gp_ns_set(NULL, &set));
-	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 80, &info));
-	ASSERT_EQ(0, gp_ns_info(NULL, 77, &info));
+	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, nc, &info));
+	ASSERT_EQ(0, gp_ns_info(NULL, na, &info));
 	EXPECT_EQ(0, info.policy);
 
 	/* No such target. */
@@ -1168,16 +1172,16 @@ TEST_F(gp, ns_set_slot_and_policy)
 	ASSERT_LT(0, dead);
 	ASSERT_EQ(0, kill(dead, SIGKILL));
 	ASSERT_LE(0, gpid_reap(dead));
-	set = (struct gpid_ns_set){ .pid = dead, .flags = GPID_NS_SET_SLOT, .slot = 80 };
+	set = (struct gpid_ns_set){ .pid = dead, .flags = GPID_NS_SET_SLOT, .slot = nc };
 	EXPECT_EQ(-ESRCH, gp_ns_set(NULL, &set));
 
 	/* The export policy: set, read back, cleared; with or without SET_SLOT. */
 	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(77, set.slot);
+	EXPECT_EQ(na, set.slot);
 	EXPECT_EQ(1, set.generation);
-	ASSERT_EQ(0, gp_ns_info(NULL, 77, &info));
+	ASSERT_EQ(0, gp_ns_info(NULL, na, &info));
 	EXPECT_EQ(GPID_POLICY_EXPORT, info.policy);
 	ASSERT_EQ(0, gp_ns_info(&n1, 0, &info));
 	EXPECT_EQ(GPID_POLICY_EXPORT, info.policy);
@@ -1189,24 +1193,25 @@ TEST_F(gp, ns_set_slot_and_policy)
 		ASSERT_LT(0, gp_read(NULL, "/proc/gpid/namespaces", buf, sizeof(buf)));
 		n = gpid_parse_namespaces(buf, l, 16);
 		ASSERT_LT(0, n) TH_LOG("%s", buf);
-		ASSERT_NE(NULL, gpid_find_ns_line(l, n, 77));
-		EXPECT_EQ(GPID_POLICY_EXPORT, gpid_find_ns_line(l, n, 77)->policy);
+		ASSERT_NE(NULL, gpid_find_ns_line(l, n, na));
+		EXPECT_EQ(GPID_POLICY_EXPORT, gpid_find_ns_line(l, n, na)->policy);
 		EXPECT_EQ(0, gpid_find_ns_line(l, n, 1)->policy);
 	} while (0);
 	set = (struct gpid_ns_set){ .pid = n1.pid, .flags = GPID_NS_SET_POLICY, .policy = 0 };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	ASSERT_EQ(0, gp_ns_info(NULL, 77, &info));
+	ASSERT_EQ(0, gp_ns_info(NULL, na, &info));
 	EXPECT_EQ(0, info.policy);
-	/* 50: a wide slot, which holds small PIDs as well. */
+	/* wa: a wide slot, which holds small PIDs as well. */
+	ASSERT_TRUE(gpid_slot_is_wide(wa));
 	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT | GPID_NS_SET_POLICY,
-				    .slot = 50, .policy = GPID_POLICY_EXPORT };
+				    .slot = wa, .policy = GPID_POLICY_EXPORT };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
-	EXPECT_EQ(50, set.slot);
+	EXPECT_EQ(wa, set.slot);
 	EXPECT_EQ(1, set.generation);
-	ASSERT_EQ(0, gp_ns_info(NULL, 50, &info));
+	ASSERT_EQ(0, gp_ns_info(NULL, wa, &info));
 	expect_ns_info(_metadata, &info, 1, 1, n2.id.ns_ino, 1, GPID_POLICY_EXPORT,
-		       GPID_NS_LIVE, "50");
-	ASSERT_EQ(0, gp_decode(NULL, G(50, 1), &pid));
+		       GPID_NS_LIVE, "wa");
+	ASSERT_EQ(0, gp_decode(NULL, G(wa, 1), &pid));
 	EXPECT_EQ(n2.pid, pid);
 	set = (struct gpid_ns_set){ .pid = 0, .flags = GPID_NS_SET_POLICY,
 				    .policy = GPID_POLICY_EXPORT };
@@ -1218,28 +1223,28 @@ TEST_F(gp, ns_set_slot_and_policy)
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
 
 	/* A dead namespace holding the slot asked for is reclaimed first. */
-	set = (struct gpid_ns_set){ .pid = n3.pid, .flags = GPID_NS_SET_SLOT, .slot = 90 };
+	set = (struct gpid_ns_set){ .pid = n3.pid, .flags = GPID_NS_SET_SLOT, .slot = nd };
 	ASSERT_EQ(0, gp_ns_set(NULL, &set));
 	EXPECT_EQ(1, set.generation);
 	ASSERT_EQ(0, gpid_agent_stop(NULL, &n3));
-	ASSERT_EQ(0, gp_ns_info(NULL, 90, &info));
+	ASSERT_EQ(0, gp_ns_info(NULL, nd, &info));
 	EXPECT_EQ(0, info.state);
-	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = 90 };
-	EXPECT_EQ(-EBUSY, gp_ns_set(NULL, &set));	/* n2 has wide 50, no narrow one */
+	set = (struct gpid_ns_set){ .pid = n2.pid, .flags = GPID_NS_SET_SLOT, .slot = nd };
+	EXPECT_EQ(-EBUSY, gp_ns_set(NULL, &set));	/* n2 has wide wa, no narrow one */
 	do {
 		struct gpid_agent n5;
 
 		ASSERT_EQ(0, gpid_agent_start(&n5, 1));
-		set = (struct gpid_ns_set){ .pid = n5.pid, .flags = GPID_NS_SET_SLOT, .slot = 90 };
+		set = (struct gpid_ns_set){ .pid = n5.pid, .flags = GPID_NS_SET_SLOT, .slot = nd };
 		ASSERT_EQ(0, gp_ns_set(NULL, &set));
-		EXPECT_EQ(90, set.slot);
+		EXPECT_EQ(nd, set.slot);
 		EXPECT_NE(0, set.generation);
 		EXPECT_NE(1, set.generation);
-		ASSERT_EQ(0, gp_ns_info(NULL, 90, &info));
+		ASSERT_EQ(0, gp_ns_info(NULL, nd, &info));
 		expect_ns_info(_metadata, &info, 1, 1, n5.id.ns_ino, set.generation, 0,
 			       GPID_NS_LIVE, "90 again");
 		ASSERT_EQ(0, gp_self(&n5, &s));
-		EXPECT_EQ(90, s.slot);
+		EXPECT_EQ(nd, s.slot);
 	} while (0);
 }
 
@@ -1465,45 +1470,51 @@ TEST_F_TIMEOUT(gp, pid_bits_16, 60)
 	struct gpid_levels lv;
 	struct gpid_self s;
 	char buf[256], want[256];
-	__u32 gp;
+	__u32 gp, w, na, nb;
 	__s32 pid;
 	pid_t p;
 
 #define G16(slot, nr) (((slot) << 16) | (nr))
 	ASSERT_GT(65536, self->pid_max) TH_LOG("the guest's pid_max does not fit 16 bits");
 	ASSERT_EQ(0, gpid_reload_module("pid_bits=16"));
-	gpid_expect_layout(_metadata, 16, GPID_DEFAULT_NARROW_BITS, 64, 16319);
+	gpid_expect_params_layout(_metadata, 16, 16, 0);
+	ASSERT_EQ(16383, gpid_max_slot()) TH_LOG("ABI 1's nsids 1..16383");
+	w = gpid_layout()->wide_slots;
 	ASSERT_LT(0, gpid_read_file("/proc/gpid/version", buf, sizeof(buf)));
-	snprintf(want, sizeof(want), "abi %d\npid_bits 16\nnarrow_bits 16\nwide_slots 64\n"
-		 "narrow_slots 16319\nnarrow_start %u\n", GPID_ABI_VERSION, 65U << 16);
+	snprintf(want, sizeof(want), "abi %d\npid_bits 16\nnarrow_bits 16\nwide_slots %u\n"
+		 "narrow_slots %u\nnarrow_start %u\n", GPID_ABI_VERSION, w, 16383 - w,
+		 (w + 1) << 16);
 	EXPECT_STREQ(want, buf);
 	for (__u32 slot = 1; slot <= 16383; slot += 127) {
 		ASSERT_EQ(G16(slot, 7), G(slot, 7)) TH_LOG("slot %u", slot);
 	}
+	/* The first two namespaces bound: narrow slots w + 1 and w + 2. */
+	na = w + 1;
+	nb = w + 2;
 
 	ASSERT_EQ(0, gp_self(NULL, &s));
 	EXPECT_EQ(1, s.slot);
 	EXPECT_EQ(G16(1, gettid()), s.tid);
 	ASSERT_EQ(0, gpid_agent_start(&a, 1));
 	ASSERT_EQ(0, gp_self(&a, &s));
-	EXPECT_EQ(65, s.slot);
-	EXPECT_EQ(G16(65, 1), s.tid);
+	EXPECT_EQ(na, s.slot);
+	EXPECT_EQ(G16(na, 1), s.tid);
 	ASSERT_EQ(0, gp_encode(NULL, a.pid, 0, &gp));
-	EXPECT_EQ(G16(65, 1), gp);
-	ASSERT_EQ(0, gp_decode(NULL, G16(65, 1), &pid));
+	EXPECT_EQ(G16(na, 1), gp);
+	ASSERT_EQ(0, gp_decode(NULL, G16(na, 1), &pid));
 	EXPECT_EQ(a.pid, pid);
-	ASSERT_EQ(0, gp_decode(&a, G16(65, 1), &pid));
+	ASSERT_EQ(0, gp_decode(&a, G16(na, 1), &pid));
 	EXPECT_EQ(1, pid);
 	ASSERT_EQ(0, gp_decode(NULL, G16(1, getpid()), &pid));
 	EXPECT_EQ(getpid(), pid);
 	ASSERT_EQ(0, gp_levels(NULL, a.pid, 0, &lv));
 	ASSERT_EQ(2, lv.count);
-	EXPECT_EQ(G16(65, 1), lv.gpids[0]);
+	EXPECT_EQ(G16(na, 1), lv.gpids[0]);
 	EXPECT_EQ(G16(1, a.pid), lv.gpids[1]);
 	/* PID part 0, free slots of either class: nothing. Above GPID_MASK: EINVAL. */
-	EXPECT_EQ(-GPID_PART0_ERR, gp_decode(NULL, G16(65, 0), &pid));
+	EXPECT_EQ(-GPID_PART0_ERR, gp_decode(NULL, G16(na, 0), &pid));
 	EXPECT_EQ(-ESRCH, gp_decode(NULL, G16(16383, 1), &pid));
-	EXPECT_EQ(-ESRCH, gp_decode(NULL, G16(66, 1), &pid));
+	EXPECT_EQ(-ESRCH, gp_decode(NULL, G16(nb, 1), &pid));
 	EXPECT_EQ(-ESRCH, gp_decode(NULL, G16(2, 1), &pid));
 	EXPECT_EQ(-EINVAL, gp_decode(NULL, 0x40000000, &pid));
 	EXPECT_EQ(-ENOENT, gp_ns_info(NULL, 16383, &info));
@@ -1534,15 +1545,15 @@ TEST_F_TIMEOUT(gp, pid_bits_16, 60)
 	/* ... while everything else goes on working. */
 	ASSERT_EQ(0, gp_decode(NULL, big.nspid[0], &pid));
 	EXPECT_EQ(big.nspid[0], pid);
-	ASSERT_EQ(0, gp_decode(NULL, G16(65, 1), &pid));
+	ASSERT_EQ(0, gp_decode(NULL, G16(na, 1), &pid));
 	EXPECT_EQ(a.pid, pid);
 	/* The failed encodings took no slot: e's namespace gets the next narrow one now. */
 	ASSERT_EQ(0, gp_self(&e, &s));
-	EXPECT_EQ(66, s.slot);
-	EXPECT_EQ(G16(66, 1), s.tid);
-	ASSERT_EQ(0, gp_decode(NULL, G16(66, 1), &pid));
+	EXPECT_EQ(nb, s.slot);
+	EXPECT_EQ(G16(nb, 1), s.tid);
+	ASSERT_EQ(0, gp_decode(NULL, G16(nb, 1), &pid));
 	EXPECT_EQ(e.pid, pid);
-	ASSERT_EQ(0, gp_ns_info(NULL, 66, &info));
+	ASSERT_EQ(0, gp_ns_info(NULL, nb, &info));
 	expect_ns_info(_metadata, &info, 1, 1, e.id.ns_ino, 1, 0, GPID_NS_LIVE, "e");
 
 	/* Loading checks pid_max - 1 against pid_bits. */

@@ -79,10 +79,14 @@ static inline int gpid_module_loaded(void)
  * Module parameters
  */
 
-/* The defaults of the layout parameters pid_bits, narrow_bits and wide_slots. */
+/*
+ * The defaults of the layout parameters pid_bits, narrow_bits and wide_slots (0: as many as
+ * the module chooses, capped to the room). The counts of slots (W, N) and narrow_start are
+ * never assumed: tests read them from GPID_IOC_VERSION.
+ */
 #define GPID_DEFAULT_PID_BITS	22
 #define GPID_DEFAULT_NARROW_BITS	16
-#define GPID_DEFAULT_WIDE_SLOTS	64
+#define GPID_DEFAULT_WIDE_SLOTS	0
 #define GPID_HELPER		static __attribute__((unused))
 
 GPID_HELPER int gpid_layout_refresh(void);
@@ -417,14 +421,28 @@ GPID_HELPER __u32 gpid_canonical(__u32 owner, __u32 wide, __u32 nr)
 	return wide ? gpid_make(wide, nr) : GPID_MASK + 1;
 }
 
-/* Whether the loaded module has the default layout, the one a load without parameters gives. */
+/* Whether the loaded module has the default layout: its layout parameters are the defaults. */
 GPID_HELPER int gpid_layout_is_default(void)
 {
-	const struct gpid_layout *l = gpid_module_loaded() ? gpid_layout() : NULL;
+	return gpid_module_loaded() &&
+	       gpid_read_int("/sys/module/gpid/parameters/pid_bits") == GPID_DEFAULT_PID_BITS &&
+	       gpid_read_int("/sys/module/gpid/parameters/narrow_bits") ==
+		       GPID_DEFAULT_NARROW_BITS &&
+	       gpid_read_int("/sys/module/gpid/parameters/wide_slots") == GPID_DEFAULT_WIDE_SLOTS;
+}
 
-	return l && l->pid_bits == GPID_DEFAULT_PID_BITS &&
-	       l->narrow_bits == GPID_DEFAULT_NARROW_BITS &&
-	       l->wide_slots == GPID_DEFAULT_WIDE_SLOTS;
+/*
+ * How many wide slots of pid_bits fit above the plain range, and how many narrow slots of
+ * narrow_bits then fit above w wide ones (N is always all of them).
+ */
+GPID_HELPER __u32 gpid_wide_room(__u32 pid_bits)
+{
+	return (1U << (30 - pid_bits)) - 1;
+}
+
+GPID_HELPER __u32 gpid_narrow_room(__u32 pid_bits, __u32 narrow_bits, __u32 w)
+{
+	return ((1U << 30) - ((w + 1) << pid_bits)) >> narrow_bits;
 }
 
 /* The slot id of value v (0 for a plain value and for one gpid_split() refuses). */
@@ -1463,6 +1481,12 @@ gpid_expect_layout(struct __test_metadata *_metadata, __u32 pid_bits, __u32 narr
 #define GPID_PID_MAX_PATH	"/proc/sys/kernel/pid_max"
 
 /*
+ * W of the default layout, as the fixture's fresh module reported it: what wide_slots=0 gives
+ * where it fits (gpid_expect_params_layout()).
+ */
+static __u32 gpid_w_auto __attribute__((unused));
+
+/*
  * For the fixtures of tests that start from a freshly loaded module with the default layout:
  * the test process becomes a child subreaper, the guest's pid_max is saved (the teardown puts
  * it back), and the module is reloaded.
@@ -1475,6 +1499,25 @@ gpid_fresh_module_setup(struct __test_metadata *_metadata, int *pid_max)
 	ASSERT_LT(300, *pid_max);
 	ASSERT_EQ(0, gpid_reload_module("")) TH_LOG("reloading gpid.ko failed");
 	ASSERT_TRUE(gpid_layout_is_default());
+	ASSERT_NE(NULL, gpid_layout());
+	gpid_w_auto = gpid_layout()->wide_slots;
+}
+
+/*
+ * The layout a load with pid_bits, narrow_bits and wide_slots (0: gpid_w_auto, capped to the
+ * room) must give: W as asked, and every narrow slot that fits above.
+ */
+static __attribute__((unused)) void
+gpid_expect_params_layout(struct __test_metadata *_metadata, __u32 pid_bits, __u32 narrow_bits,
+			  __u32 wide_slots)
+{
+	__u32 room = gpid_wide_room(pid_bits), w = wide_slots;
+
+	ASSERT_NE(0, gpid_w_auto) TH_LOG("no default layout read");
+	if (!w)
+		w = gpid_w_auto < room ? gpid_w_auto : room;
+	gpid_expect_layout(_metadata, pid_bits, narrow_bits, w,
+			   gpid_narrow_room(pid_bits, narrow_bits, w));
 }
 
 /* Kills and reaps every child, restores pid_max and leaves the default module loaded. */

@@ -88,34 +88,35 @@ static struct gpid_decode failed_decode(struct __test_metadata *_metadata,
 /* ----------------------------------------------------------------------------------------- */
 
 /*
- * The layout parameters: what each combination gives (N is every narrow slot that fits above
- * the W wide ones: (2^30 - ((W + 1) << pid_bits)) >> narrow_bits), or EINVAL at load. The
- * narrow slots always end at 2^30.
+ * The layout parameters: what each combination gives, or EINVAL at load. W is wide_slots, or
+ * with 0 (the default) the default layout's W capped to the room above the plain range; N is
+ * every narrow slot that fits above the W wide ones, (2^30 - ((W + 1) << pid_bits)) >>
+ * narrow_bits, so the narrow slots always end at 2^30.
  */
 TEST_F_TIMEOUT(sl, layout_parameters, 60)
 {
 	static const struct {
 		const char *params;
-		__u32 pid_bits, narrow_bits, wide, narrow;
+		__u32 pid_bits, narrow_bits, wide_slots;
 	} good[] = {
-		{ "", 22, 16, 64, 12224 },
-		{ "pid_bits=22 narrow_bits=16 wide_slots=0", 22, 16, 64, 12224 },
-		{ "narrow_bits=22", 22, 22, 64, 191 },
-		{ "narrow_bits=21", 22, 21, 64, 382 },
-		{ "wide_slots=1", 22, 16, 1, 254 << 6 },
-		{ "wide_slots=2", 22, 16, 2, 253 << 6 },
-		{ "wide_slots=255", 22, 16, 255, 0 },
-		{ "narrow_bits=8 wide_slots=255", 22, 8, 255, 0 },
-		{ "narrow_bits=21 wide_slots=254", 22, 21, 254, 2 },
-		{ "narrow_bits=19 wide_slots=252", 22, 19, 252, 24 },
-		{ "pid_bits=16", 16, 16, 64, 16319 },
-		{ "pid_bits=16 narrow_bits=12 wide_slots=16383", 16, 12, 16383, 0 },
-		{ "pid_bits=24", 24, 16, 63, 0 },
-		{ "pid_bits=24 wide_slots=60", 24, 16, 60, 3 << 8 },
-		{ "pid_bits=28", 28, 16, 3, 0 },
-		{ "pid_bits=28 narrow_bits=27 wide_slots=2", 28, 27, 2, 2 },
-		{ "pid_bits=29", 29, 16, 1, 0 },
-		{ "pid_bits=29 narrow_bits=29", 29, 29, 1, 0 },
+		{ "", 22, 16, 0 },
+		{ "pid_bits=22 narrow_bits=16 wide_slots=0", 22, 16, 0 },
+		{ "narrow_bits=22", 22, 22, 0 },
+		{ "narrow_bits=21", 22, 21, 0 },
+		{ "wide_slots=1", 22, 16, 1 },
+		{ "wide_slots=2", 22, 16, 2 },
+		{ "wide_slots=255", 22, 16, 255 },		/* N = 0 */
+		{ "narrow_bits=8 wide_slots=255", 22, 8, 255 },
+		{ "narrow_bits=21 wide_slots=254", 22, 21, 254 },	/* N = 2 */
+		{ "narrow_bits=19 wide_slots=252", 22, 19, 252 },	/* N = 24 */
+		{ "pid_bits=16", 16, 16, 0 },
+		{ "pid_bits=16 narrow_bits=12 wide_slots=16383", 16, 12, 16383 },
+		{ "pid_bits=24", 24, 16, 0 },			/* W = 63, all that fit */
+		{ "pid_bits=24 wide_slots=60", 24, 16, 60 },
+		{ "pid_bits=28", 28, 16, 0 },			/* W = 3 */
+		{ "pid_bits=28 narrow_bits=27 wide_slots=2", 28, 27, 2 },
+		{ "pid_bits=29", 29, 16, 0 },			/* W = 1 */
+		{ "pid_bits=29 narrow_bits=29", 29, 29, 0 },
 	};
 	static const char *const bad[] = {
 		"narrow_bits=7", "narrow_bits=0", "narrow_bits=23", "narrow_bits=-1",
@@ -126,15 +127,17 @@ TEST_F_TIMEOUT(sl, layout_parameters, 60)
 	char buf[256], want[256];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		const struct gpid_layout *l;
+
 		ASSERT_EQ(0, gpid_reload_module(good[i].params)) TH_LOG("'%s'", good[i].params);
-		gpid_expect_layout(_metadata, good[i].pid_bits, good[i].narrow_bits, good[i].wide,
-				   good[i].narrow);
-		EXPECT_EQ(GPID_MASK + 1, gpid_layout()->narrow_end) TH_LOG("'%s'", good[i].params);
+		gpid_expect_params_layout(_metadata, good[i].pid_bits, good[i].narrow_bits,
+					  good[i].wide_slots);
+		l = gpid_layout();
+		EXPECT_EQ(GPID_MASK + 1, l->narrow_end) TH_LOG("'%s'", good[i].params);
 		ASSERT_LT(0, gpid_read_file("/proc/gpid/version", buf, sizeof(buf)));
 		snprintf(want, sizeof(want), "abi %d\npid_bits %u\nnarrow_bits %u\nwide_slots %u\n"
-			 "narrow_slots %u\nnarrow_start %u\n", GPID_ABI_VERSION, good[i].pid_bits,
-			 good[i].narrow_bits, good[i].wide, good[i].narrow,
-			 (good[i].wide + 1) << good[i].pid_bits);
+			 "narrow_slots %u\nnarrow_start %u\n", GPID_ABI_VERSION, l->pid_bits,
+			 l->narrow_bits, l->wide_slots, l->narrow_slots, l->narrow_start);
 		EXPECT_STREQ(want, buf) TH_LOG("'%s'", good[i].params);
 	}
 	ASSERT_EQ(0, gpid_unload_module_wait());
@@ -166,7 +169,8 @@ TEST_F_TIMEOUT(sl, narrow_class_full_falls_back_to_wide, 60)
 	__s32 pid;
 
 	ASSERT_EQ(0, gpid_reload_module("pid_bits=28 narrow_bits=27 wide_slots=2"));
-	gpid_expect_layout(_metadata, 28, 27, 2, 2);
+	gpid_expect_params_layout(_metadata, 28, 27, 2);
+	ASSERT_EQ(4, gpid_max_slot());
 	ASSERT_EQ(0x30000001, G(3, 1));
 	ASSERT_EQ(0x38000001, G(4, 1));
 	ASSERT_EQ(0x20000001, G(2, 1));
@@ -254,7 +258,7 @@ TEST_F_TIMEOUT(sl, wide_class_full, 60)
 	__s32 pid;
 
 	ASSERT_EQ(0, gpid_reload_module("wide_slots=2"));
-	gpid_expect_layout(_metadata, 22, 16, 2, 253 << 6);
+	gpid_expect_params_layout(_metadata, 22, 16, 2);
 
 	/* a's namespace is first used for PID BIG: a wide slot, its owner slot. */
 	ns_agent(_metadata, NULL, &a);
@@ -682,7 +686,8 @@ TEST_F_TIMEOUT(sl, reclaim_frees_both_slots, 60)
 	pid_t pp, ps;
 
 	ASSERT_EQ(0, gpid_reload_module("narrow_bits=21 wide_slots=254"));
-	gpid_expect_layout(_metadata, 22, 21, 254, 2);
+	gpid_expect_params_layout(_metadata, 22, 21, 254);
+	ASSERT_EQ(256, gpid_max_slot());
 	ns_agent(_metadata, NULL, &p);
 	ASSERT_LT(0, gp_read(&p, GPID_PID_MAX_PATH, buf, sizeof(buf)));
 	ASSERT_LT(BIG21, atoi(buf)) TH_LOG("a child namespace's pid_max: %s", buf);
@@ -759,6 +764,7 @@ TEST_F_TIMEOUT(sl, requested_slots, 60)
 	__s32 pid;
 	pid_t pbig;
 
+	ASSERT_LT(31, gpid_layout()->wide_slots) TH_LOG("wide slots 10, 11, 20, 21, 30, 31");
 	ns_agent(_metadata, NULL, &n1);
 	ns_agent(_metadata, NULL, &n2);
 	ns_agent(_metadata, NULL, &n3);
