@@ -915,7 +915,7 @@ static int bound_namespaces(void)
 
 /*
  * A lookup never binds a dead namespace: the peer, PID 1 of a namespace nobody used with gpid,
- * connects and its namespace dies; asking about it twice reports no gpid and binds no nsid
+ * connects and its namespace dies; asking about it twice reports no gpid and binds no slot
  * (before, each such lookup consumed an nsid for a dead namespace, and the reported gpid
  * changed once that was reclaimed).
  */
