@@ -73,8 +73,9 @@ fn layout() -> Result<Layout> {
             return Err(EINVAL);
         }
     };
-    // Every narrow slot that fits above the wide ones.
-    let layout = Layout::fitted(pid_bits, narrow_bits, wide_slots, u32::MAX).map_err(|_| EINVAL)?;
+    // Every narrow slot that fits above the wide ones, up to `MAX_NARROW_SLOTS`.
+    let layout = Layout::fitted(pid_bits, narrow_bits, wide_slots, MAX_NARROW_SLOTS)
+        .map_err(|_| EINVAL)?;
     let max_pid = max_pid().inspect_err(|e| {
         pr_err!("cannot read /proc/sys/kernel/pid_max ({:?})\n", e);
     })?;
@@ -89,6 +90,11 @@ fn layout() -> Result<Layout> {
     }
     Ok(layout)
 }
+
+/// The most narrow slots a layout gets. Each slot's table, index and quota entries are
+/// preallocated (about 100 bytes a slot), so small `narrow_bits` (8 would fit 3.1 million
+/// slots, over 300 MB) are capped: 65536 is five times the default layout's 12160.
+const MAX_NARROW_SLOTS: u32 = 1 << 16;
 
 /// Below this, a wide slot cannot hold the kernel's default `pid_max` (32768).
 const MIN_PID_BITS: u32 = 16;

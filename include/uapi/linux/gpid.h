@@ -57,7 +57,8 @@
  * @features: GPID_FEATURE_* bits active in the running module
  * @narrow_bits: width of a narrow slot: PIDs up to 2^narrow_bits - 1 (<= pid_bits)
  * @wide_slots: W, the number of wide slots: slot ids 1..W
- * @narrow_slots: N, the number of narrow slots: slot ids W+1..W+N
+ * @narrow_slots: N, the number of narrow slots: slot ids W+1..W+N (every narrow slot that
+ *                fits above the wide ones, at most 65536)
  * @narrow_start: the value where narrow slot W+1 starts, (W + 1) << pid_bits
  *
  * The layout is fixed at module load (module parameters pid_bits, narrow_bits, wide_slots).

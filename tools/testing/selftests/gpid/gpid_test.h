@@ -274,11 +274,11 @@ struct gpid_version_v1 {
 #define GPID_IOC_VERSION_V1	_IOR(GPID_IOC_MAGIC, 0x00, struct gpid_version_v1)
 
 /*
- * What DECODE answers for a value whose PID part is 0 (0 itself, the first value of each slot).
- * The header says such a value names no task: "ESRCH as for a gpid of no task, EINVAL above
- * GPID_MASK" (Documentation/gpid.rst, GPID_IOC_DECODE, says EINVAL, as ABI 1 answered).
+ * What DECODE answers for a value whose PID part is 0 (0 itself, the first value of each
+ * slot): EINVAL, as for every value that is no gpid in any state of the registry (the header's
+ * rule; ABI 1 answered the same), whichever slot, free or bound, it lies in.
  */
-#define GPID_PART0_ERR	ESRCH
+#define GPID_PART0_ERR	EINVAL
 
 struct gpid_layout {
 	__u32 pid_bits, narrow_bits;
@@ -440,9 +440,15 @@ GPID_HELPER __u32 gpid_wide_room(__u32 pid_bits)
 	return (1U << (30 - pid_bits)) - 1;
 }
 
+/* The most narrow slots the module gives a layout (their tables are preallocated). */
+#define GPID_MAX_NARROW_SLOTS	65536U
+
+/* N for W wide slots: every narrow slot that fits above them, at most GPID_MAX_NARROW_SLOTS. */
 GPID_HELPER __u32 gpid_narrow_room(__u32 pid_bits, __u32 narrow_bits, __u32 w)
 {
-	return ((1U << 30) - ((w + 1) << pid_bits)) >> narrow_bits;
+	__u32 room = ((1U << 30) - ((w + 1) << pid_bits)) >> narrow_bits;
+
+	return room < GPID_MAX_NARROW_SLOTS ? room : GPID_MAX_NARROW_SLOTS;
 }
 
 /* The slot id of value v (0 for a plain value and for one gpid_split() refuses). */

@@ -91,7 +91,8 @@ static struct gpid_decode failed_decode(struct __test_metadata *_metadata,
  * The layout parameters: what each combination gives, or EINVAL at load. W is wide_slots, or
  * with 0 (the default) the default layout's W capped to the room above the plain range; N is
  * every narrow slot that fits above the W wide ones, (2^30 - ((W + 1) << pid_bits)) >>
- * narrow_bits, so the narrow slots always end at 2^30.
+ * narrow_bits, so the narrow slots end at 2^30; but at most 65536 (their tables are
+ * preallocated), and a capped layout leaves a tail of values that are no gpid (EINVAL).
  */
 TEST_F_TIMEOUT(sl, layout_parameters, 60)
 {
@@ -107,6 +108,8 @@ TEST_F_TIMEOUT(sl, layout_parameters, 60)
 		{ "wide_slots=2", 22, 16, 2 },
 		{ "wide_slots=255", 22, 16, 255 },		/* N = 0 */
 		{ "narrow_bits=8 wide_slots=255", 22, 8, 255 },
+		{ "narrow_bits=8", 22, 8, 0 },			/* N capped to 65536 */
+		{ "narrow_bits=14", 22, 14, 0 },		/* N = 48640, all that fit */
 		{ "narrow_bits=21 wide_slots=254", 22, 21, 254 },	/* N = 2 */
 		{ "narrow_bits=19 wide_slots=252", 22, 19, 252 },	/* N = 24 */
 		{ "pid_bits=16", 16, 16, 0 },
@@ -133,7 +136,17 @@ TEST_F_TIMEOUT(sl, layout_parameters, 60)
 		gpid_expect_params_layout(_metadata, good[i].pid_bits, good[i].narrow_bits,
 					  good[i].wide_slots);
 		l = gpid_layout();
-		EXPECT_EQ(GPID_MASK + 1, l->narrow_end) TH_LOG("'%s'", good[i].params);
+		if (l->narrow_slots < GPID_MAX_NARROW_SLOTS) {
+			EXPECT_EQ(GPID_MASK + 1, l->narrow_end) TH_LOG("'%s'", good[i].params);
+		} else {
+			__s32 pid;
+
+			/* The tail past the capped narrow slots: no gpid, at either end. */
+			EXPECT_GT(GPID_MASK + 1, l->narrow_end) TH_LOG("'%s'", good[i].params);
+			EXPECT_EQ(-EINVAL, gp_decode(NULL, l->narrow_end + 1, &pid));
+			EXPECT_EQ(-EINVAL, gp_decode(NULL, GPID_MASK, &pid));
+			EXPECT_EQ(-ESRCH, gp_decode(NULL, l->narrow_end - 1, &pid));
+		}
 		ASSERT_LT(0, gpid_read_file("/proc/gpid/version", buf, sizeof(buf)));
 		snprintf(want, sizeof(want), "abi %d\npid_bits %u\nnarrow_bits %u\nwide_slots %u\n"
 			 "narrow_slots %u\nnarrow_start %u\n", GPID_ABI_VERSION, l->pid_bits,
