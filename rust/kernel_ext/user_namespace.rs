@@ -40,7 +40,7 @@ pub(crate) fn current_quota_key() -> u32 {
     unsafe { outermost_owner(ns) }.unwrap_or_else(ipc::current_euid)
 }
 
-/// The key a PID namespace's nsid is charged to: the owner of the outermost user namespace
+/// The key a PID namespace's slots are charged to: the owner of the outermost user namespace
 /// its own user namespace descends from; `None` for a namespace the initial user namespace
 /// owns, which only the initial namespace's admin can create.
 pub(crate) fn pid_ns_quota_key(ns: &PidNamespace) -> Option<u32> {
