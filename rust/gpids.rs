@@ -162,7 +162,10 @@ impl Gpids {
             drop(registry);
             match taken {
                 Ok(()) => continue,
-                Err(e) if (e == ENOSPC || e == EDQUOT) && self.reclaim_all_dead() => continue,
+                // Freed slots may be narrow ones: try the class needed again.
+                Err(e) if (e == ENOSPC || e == EDQUOT) && self.reclaim_all_dead() => {
+                    wide_fallback = false;
+                }
                 // Every narrow slot is taken by a live namespace: a wide slot holds small PIDs
                 // too, and a namespace bound wide keeps that one slot for good.
                 Err(e) if e == ENOSPC && needed == Class::Narrow && !wide_fallback => {
