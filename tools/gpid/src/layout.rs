@@ -117,7 +117,12 @@ const fn mask(bits: u32) -> u32 {
 impl Layout {
     /// The most `pid_bits`: wide slot 1 must still fit below `2^30`.
     pub const MAX_PID_BITS: u32 = 29;
-    /// The module's default layout: 64 wide slots of 22 bits, then 12224 narrow slots of 16
+    /// The wide slots the module makes with `wide_slots` left at 0, where they fit: 64 for
+    /// namespaces with large PIDs besides the initial namespace's.
+    pub const MODULE_WIDE_SLOTS: u32 = 65;
+    /// The most narrow slots the module makes (it preallocates their tables).
+    pub const MODULE_MAX_NARROW_SLOTS: u32 = 1 << 16;
+    /// The module's default layout: 65 wide slots of 22 bits, then 12160 narrow slots of 16
     /// bits, which end exactly at `2^30`.
     pub const DEFAULT: Layout = Layout::module_default(22, 16);
 
@@ -147,9 +152,9 @@ impl Layout {
     }
 
     /// What the module makes of `pid_bits` and `narrow_bits` with `wide_slots` left at 0
-    /// (auto): `min(64, room)` wide slots, `room = (2^30 >> pid_bits) - 1`, and every narrow
-    /// slot that fits above them. Arguments outside what [`new`](Self::new) takes give the
-    /// default pid_bits 22, narrow_bits 16.
+    /// (auto): `min(MODULE_WIDE_SLOTS, room)` wide slots, `room = (2^30 >> pid_bits) - 1`, and
+    /// every narrow slot that fits above them, at most `MODULE_MAX_NARROW_SLOTS`. Arguments
+    /// outside what [`new`](Self::new) takes give the default pid_bits 22, narrow_bits 16.
     pub const fn module_default(pid_bits: u32, narrow_bits: u32) -> Layout {
         let (pid_bits, narrow_bits) =
             if pid_bits > Self::MAX_PID_BITS || narrow_bits == 0 || narrow_bits > pid_bits {
@@ -158,13 +163,22 @@ impl Layout {
                 (pid_bits, narrow_bits)
             };
         let room = (SPACE >> pid_bits) as u32 - 1;
-        let wide_slots = if room < 64 { room } else { 64 };
+        let wide_slots = if room < Self::MODULE_WIDE_SLOTS {
+            room
+        } else {
+            Self::MODULE_WIDE_SLOTS
+        };
         let narrow_start = (wide_slots as u64 + 1) << pid_bits;
+        let fit = ((SPACE - narrow_start) >> narrow_bits) as u32;
         Layout {
             pid_bits,
             narrow_bits,
             wide_slots,
-            narrow_slots: ((SPACE - narrow_start) >> narrow_bits) as u32,
+            narrow_slots: if fit < Self::MODULE_MAX_NARROW_SLOTS {
+                fit
+            } else {
+                Self::MODULE_MAX_NARROW_SLOTS
+            },
             narrow_start: narrow_start as u32,
         }
     }
@@ -321,30 +335,38 @@ mod tests {
         r.unwrap_err().raw_os_error()
     }
 
+    /// A layout of 64 wide and 12224 narrow slots, for the arithmetic tests (the module's
+    /// default has 65 wide slots, [`Layout::DEFAULT`]).
+    const L64: Layout = match Layout::new(22, 16, 64, 12224) {
+        Some(l) => l,
+        None => panic!("64 wide and 12224 narrow slots fit"),
+    };
+
     #[test]
     fn the_default_layout() {
         let l = Layout::DEFAULT;
-        assert_eq!(Some(l), Layout::new(22, 16, 64, 12224));
-        assert_eq!(l.narrow_start(), 0x1040_0000);
+        assert_eq!(Some(l), Layout::new(22, 16, 65, 12160));
+        assert_eq!(l.narrow_start(), 0x1080_0000);
         assert_eq!(l.narrow_end(), 1 << 30);
-        assert_eq!(l.max_slot(), 12288);
-        // Issue #13: 8192 namespaces with PIDs to 65535, 64 of them with PIDs to 4194303.
+        assert_eq!(l.max_slot(), 12225);
+        // Issue #13: 8192 namespaces with PIDs to 65535, 64 of them with PIDs to 4194303
+        // besides the initial namespace (wide slot 1).
         assert!(l.slots(Class::Narrow) >= 8192);
         assert_eq!(l.max_nr(Class::Narrow), 65535);
-        assert!(l.slots(Class::Wide) >= 64);
+        assert!(l.slots(Class::Wide) > 64);
         assert_eq!(l.max_nr(Class::Wide), 4_194_303);
         // Host gpids stay (1 << 22) | pid, as in ABI 1.
         assert_eq!(l.make(1, 5).unwrap(), 0x40_0005);
-        assert_eq!(l.make(64, 1).unwrap(), (64 << 22) + 1);
-        assert_eq!(l.make(65, 7).unwrap(), 0x1040_0007);
-        assert_eq!(l.make(66, 1).unwrap(), 0x1041_0001);
-        assert_eq!(l.make(12288, 65535).unwrap(), GPID_MASK);
+        assert_eq!(l.make(65, 1).unwrap(), (65 << 22) + 1);
+        assert_eq!(l.make(66, 7).unwrap(), 0x1080_0007);
+        assert_eq!(l.make(67, 1).unwrap(), 0x1081_0001);
+        assert_eq!(l.make(12225, 65535).unwrap(), GPID_MASK);
         assert_eq!(l.make(0, 42).unwrap(), 42);
     }
 
     #[test]
     fn splits_at_every_edge_of_the_default() {
-        let l = Layout::DEFAULT;
+        let l = L64;
         let slot = |class, slot_id, nr| Split::Slot { class, slot_id, nr };
         let cases = [
             (0, Split::Plain(0)),
@@ -367,7 +389,7 @@ mod tests {
 
     #[test]
     fn make_rejects_what_the_kernel_rejects() {
-        let l = Layout::DEFAULT;
+        let l = L64;
         assert_eq!(errno(l.make(1, 0)), Some(libc::EINVAL));
         assert_eq!(errno(l.make(0, 0)), Some(libc::EINVAL));
         assert_eq!(errno(l.make(12289, 1)), Some(libc::EINVAL));
@@ -409,22 +431,26 @@ mod tests {
         );
         // pid_bits 16: both classes 16 bits wide, every value as ABI 1's fixed split made it.
         let l = Layout::module_default(16, 16);
-        assert_eq!((l.slots(Class::Wide), l.slots(Class::Narrow)), (64, 16319));
+        assert_eq!((l.slots(Class::Wide), l.slots(Class::Narrow)), (65, 16318));
         assert_eq!(l.max_slot(), 16383);
         for v in (0..=GPID_MASK)
             .step_by(4099)
-            .chain([GPID_MASK, 65 << 16, (65 << 16) - 1])
+            .chain([GPID_MASK, 66 << 16, (66 << 16) - 1])
         {
             let want = match v >> 16 {
                 0 => Split::Plain(v),
                 s => Split::Slot {
-                    class: if s <= 64 { Class::Wide } else { Class::Narrow },
+                    class: if s <= 65 { Class::Wide } else { Class::Narrow },
                     slot_id: s,
                     nr: v & 0xffff,
                 },
             };
             assert_eq!(l.split(v), want, "value {v:#x}");
         }
+        // Small narrow slots: at most 65536 of them, then unused values up to 2^30.
+        let l = Layout::module_default(22, 8);
+        assert_eq!(l.slots(Class::Narrow), 65536);
+        assert_eq!(l.split(l.narrow_end()), Split::Unused);
         // Nonsense parameters give the default rather than a panic.
         assert_eq!(Layout::module_default(30, 16), Layout::DEFAULT);
         assert_eq!(Layout::module_default(22, 0), Layout::DEFAULT);
@@ -554,6 +580,10 @@ mod tests {
         };
         assert_eq!(
             Layout::from_version(&v(2, 22, 16, 64, 12224, 0x1040_0000)).unwrap(),
+            L64
+        );
+        assert_eq!(
+            Layout::from_version(&v(2, 22, 16, 65, 12160, 0x1080_0000)).unwrap(),
             Layout::DEFAULT
         );
         // An ABI 1 module's 16-byte answer: no layout in it.
@@ -575,7 +605,7 @@ mod tests {
 
     #[test]
     fn shown_as_people_read_it() {
-        let l = Layout::DEFAULT;
+        let l = L64;
         assert_eq!(l.display(0x40_0005), "1:5 (0x400005, wide)");
         assert_eq!(l.display(0x1040_0007), "65:7 (0x10400007, narrow)");
         assert_eq!(l.display(7), "0:7 (0x7)");

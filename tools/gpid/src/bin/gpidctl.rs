@@ -947,10 +947,16 @@ mod tests {
         assert!(matches!(parse_gpid("a:1"), Err(Failure::Usage(_))));
     }
 
+    /// A layout of 64 wide and 12224 narrow slots (not the module's default of 65), which the
+    /// formatting tests below were written against.
+    fn layout64() -> Layout {
+        Layout::new(22, 16, 64, 12224).unwrap()
+    }
+
     #[test]
     fn msq_sides() {
         use gpid::uapi::{GPID_MSQ_NONE, GPID_MSQ_PARTY, GPID_MSQ_UNKNOWN};
-        let l = Layout::DEFAULT;
+        let l = layout64();
         let (t, j) = msq_side(GPID_MSQ_PARTY, 0, 0x1040_0001, &l);
         assert_eq!(
             t,
@@ -972,7 +978,7 @@ mod tests {
     #[test]
     fn json_strings_are_escaped() {
         assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
-        let l = Layout::DEFAULT;
+        let l = layout64();
         assert_eq!(
             json_gpid(0xc00001, &l),
             "{\"gpid\":12582913,\"hex\":\"0xc00001\",\"class\":\"wide\",\"slot\":3,\"nr\":1}"
@@ -989,7 +995,7 @@ mod tests {
 
     #[test]
     fn slots_with_their_class() {
-        let l = Layout::DEFAULT;
+        let l = layout64();
         assert_eq!(slot_text(&l, 1), "1 (wide)");
         assert_eq!(slot_text(&l, 65), "65 (narrow)");
         assert_eq!(slot_text(&l, 0), "0 (-)");
