@@ -41,32 +41,19 @@
 
 #include "helpers.h"
 
-static unsigned int pid_bits = 22;
-module_param(pid_bits, uint, 0444);
-MODULE_PARM_DESC(pid_bits, "Width of a wide slot: PIDs up to 2^pid_bits - 1 (16..29, default 22)");
+/* A layout parameter: read-only after load, read by the Rust side with gpid_param_<name>(). */
+#define GPID_LAYOUT_PARAM(name, init, desc)			\
+	static unsigned int name = init;			\
+	module_param(name, uint, 0444);				\
+	MODULE_PARM_DESC(name, desc);				\
+	unsigned int gpid_param_##name(void)			\
+	{							\
+		return name;					\
+	}
 
-unsigned int gpid_param_pid_bits(void)
-{
-	return pid_bits;
-}
-
-static unsigned int narrow_bits = 16;
-module_param(narrow_bits, uint, 0444);
-MODULE_PARM_DESC(narrow_bits, "Width of a narrow slot (8..pid_bits, default 16)");
-
-unsigned int gpid_param_narrow_bits(void)
-{
-	return narrow_bits;
-}
-
-static unsigned int wide_slots;
-module_param(wide_slots, uint, 0444);
-MODULE_PARM_DESC(wide_slots, "Number of wide slots (0, the default: 65 or as many as fit)");
-
-unsigned int gpid_param_wide_slots(void)
-{
-	return wide_slots;
-}
+GPID_LAYOUT_PARAM(pid_bits, 22, "Width of a wide slot: PIDs up to 2^pid_bits - 1 (16..29, default 22)")
+GPID_LAYOUT_PARAM(narrow_bits, 16, "Width of a narrow slot (8..pid_bits, default 16)")
+GPID_LAYOUT_PARAM(wide_slots, 0, "Number of wide slots (0, the default: 65 or as many as fit)")
 
 static unsigned int quota_percent = 25;
 module_param(quota_percent, uint, 0644);
